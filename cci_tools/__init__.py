@@ -1,0 +1,1 @@
+"""Tooling around the synthesized stack: Terraform, the local AWS emulator, the demo."""

@@ -1,0 +1,358 @@
+"""Deployment settings and tenants: loading and validation, with no jsii import.
+
+Everything the stack needs is read and checked here, before the provider bindings
+load, so a mistake comes back in milliseconds with every problem listed at once.
+
+Settings come from ``cdktf.json`` (``context.cci``), then one run's overrides from
+the environment (``CCI_ACCOUNT_ID``, ``CCI_REGION``, ``CCI_ENVIRONMENT``,
+``CCI_TENANTS_FILE``). Tenants come from the tenants file (``tenants.json``).
+
+Example::
+
+    settings = load_settings(project_dir, os.environ)
+    tenants = load_tenants(settings.tenants_file)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from constructs_lib.errors import ConfigError
+
+#: The seed's deployment values (design record, 2025-11-06). ``cdktf.json`` repeats them.
+DEFAULT_CONTEXT: dict[str, Any] = {
+    "account_id": "591338347562",
+    "region": "eu-central-1",
+    "environment": "Production",
+    "owner": "Conversant",
+    "version": "v1.3",
+    "project": "CCI-Lite",
+    "name_prefix": "cci-lite",
+    "tenants_file": "tenants.json",
+    "key_admin_role_arns": [],
+    "lambda_role_arn": None,
+    "noncurrent_version_expiration_days": 1,
+}
+
+#: Environment variables that override one run's settings, and the field each sets.
+ENV_OVERRIDES: dict[str, str] = {
+    "CCI_ACCOUNT_ID": "account_id",
+    "CCI_REGION": "region",
+    "CCI_ENVIRONMENT": "environment",
+    "CCI_TENANTS_FILE": "tenants_file",
+}
+
+#: Commercial, GovCloud and China regions the AWS provider 5.100.0 knows.
+KNOWN_REGIONS: frozenset[str] = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
+        "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
+        "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+        "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1",
+        "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2",
+        "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+        "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1",
+        "us-west-1", "us-west-2",
+    }
+)  # fmt: skip
+
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$")
+TENANT_ID_RULE = "3-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
+NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18})[a-z0-9]$")
+ACCOUNT_ID_PATTERN = re.compile(r"^[0-9]{12}$")
+IAM_ROLE_ARN_PATTERN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+
+#: Tag keys the stack sets itself; a tenant's own tags may not redefine them.
+RESERVED_TAG_KEYS: frozenset[str] = frozenset(
+    {"Tenant", "Project", "Environment", "Owner", "Component", "Region", "Version"}
+)
+TENANT_FIELDS: frozenset[str] = frozenset({"tenant_id", "display_name", "kms_guard", "tags"})
+# AWS tag rules: keys 1-128 and values 0-256 Unicode characters from letters, digits,
+# spaces and _ . : / = + - @ ; the aws: prefix is reserved.
+# https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
+TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+DISPLAY_NAME_MAX = 256
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tenant:
+    """One tenant of the multi-tenant, prefix-partitioned foundation.
+
+    ``tenant_id`` becomes a Terraform ``for_each`` key, an S3 prefix and the
+    DynamoDB hash key. ``display_name`` defaults to the id. ``kms_guard`` (default
+    False) adds the tenant to the key policy's per-tenant guard. ``tags`` (default
+    none) are the tenant's own tags, added to the seed's per-tenant tag set.
+    """
+
+    tenant_id: str
+    display_name: str
+    kms_guard: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Deployment settings for one stack, validated.
+
+    ``key_admin_role_arns`` default to none: only the account root administers the
+    key. ``lambda_role_arn`` defaults to ``arn:aws:iam::<account>:role/<prefix>-lambda-role``,
+    the pipeline role the seed names for per-tenant guards.
+    ``noncurrent_version_expiration_days`` (default 1) is how long a replaced or
+    deleted version stays in the input and results buckets.
+    """
+
+    account_id: str
+    region: str
+    environment: str
+    owner: str
+    version: str
+    project: str
+    name_prefix: str
+    tenants_file: Path
+    key_admin_role_arns: tuple[str, ...] = ()
+    lambda_role_arn: str
+    noncurrent_version_expiration_days: int = 1
+
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the region: ``aws``, ``aws-cn`` or ``aws-us-gov``."""
+        return partition_of(self.region)
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
+def _check_tag(where: str, key: Any, value: Any, errors: list[str]) -> None:
+    if not isinstance(key, str) or not TAG_KEY_PATTERN.match(key) or key.lower().startswith("aws:"):
+        errors.append(
+            f"{where}: tag key {_describe(key)} must be 1-128 letters, digits, spaces or "
+            "_ . : / = + - @ and must not start with 'aws:'"
+        )
+    elif key in RESERVED_TAG_KEYS:
+        errors.append(
+            f"{where}: tag key {key!r} is set by the stack; choose another key "
+            f"(reserved: {', '.join(sorted(RESERVED_TAG_KEYS))})"
+        )
+    if not isinstance(value, str) or not TAG_VALUE_PATTERN.match(value):
+        errors.append(
+            f"{where}: tag {key!r} value {_describe(value)} must be a string of 0-256 "
+            "letters, digits, spaces or _ . : / = + - @"
+        )
+
+
+def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
+    """Read ``cdktf.json`` context and the ``CCI_*`` overrides into validated Settings.
+
+    Raises ConfigError listing every problem found.
+    """
+    cdktf_json = project_dir / "cdktf.json"
+    errors: list[str] = []
+    context: dict[str, Any] = dict(DEFAULT_CONTEXT)
+    try:
+        document = json.loads(cdktf_json.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        document = {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError([f"{cdktf_json.name}: cannot be read as UTF-8 JSON: {exc}"]) from None
+    raw = document.get("context", {}).get("cci", {}) if isinstance(document, dict) else {}
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{cdktf_json.name}: context.cci must be an object, got {_describe(raw)}"])
+    for key in sorted(set(raw) - set(DEFAULT_CONTEXT)):
+        errors.append(
+            f"{cdktf_json.name}: context.cci.{key} is not a known setting (known: {', '.join(sorted(DEFAULT_CONTEXT))})"
+        )
+    context.update({k: v for k, v in raw.items() if k in DEFAULT_CONTEXT})
+    sources = {key: f"{cdktf_json.name}: context.cci.{key}" for key in DEFAULT_CONTEXT}
+    for variable, key in ENV_OVERRIDES.items():
+        if variable in environ:
+            context[key] = environ[variable]
+            sources[key] = variable
+
+    strings: dict[str, str] = {}
+    for key in ("account_id", "region", "environment", "owner", "version", "project", "name_prefix", "tenants_file"):
+        if isinstance(context[key], str) and context[key]:
+            strings[key] = context[key]
+        else:
+            errors.append(f"{sources[key]} must be a non-empty string, got {_describe(context[key])}")
+
+    account_id = strings.get("account_id", "")
+    if "account_id" in strings and not ACCOUNT_ID_PATTERN.match(account_id):
+        errors.append(f"{sources['account_id']} must be a 12-digit AWS account id, got {account_id!r}")
+    region = strings.get("region", "")
+    if "region" in strings and region not in KNOWN_REGIONS:
+        errors.append(f"{sources['region']} must be an AWS region such as 'eu-central-1', got {region!r}")
+    name_prefix = strings.get("name_prefix", "")
+    if "name_prefix" in strings and not NAME_PREFIX_PATTERN.match(name_prefix):
+        errors.append(
+            f"{sources['name_prefix']} must be 2-20 lowercase letters, digits or hyphens, "
+            f"starting and ending with a letter or digit, got {name_prefix!r}"
+        )
+    for key, tag in (
+        ("environment", "Environment"),
+        ("owner", "Owner"),
+        ("version", "Version"),
+        ("project", "Project"),
+    ):
+        if key in strings and not TAG_VALUE_PATTERN.match(strings[key]):
+            errors.append(
+                f"{sources[key]} becomes the {tag} tag and must be 1-256 letters, digits, "
+                f"spaces or _ . : / = + - @, got {strings[key]!r}"
+            )
+
+    admins = context["key_admin_role_arns"]
+    if not isinstance(admins, list):
+        errors.append(f"{sources['key_admin_role_arns']} must be a list of IAM role ARNs, got {_describe(admins)}")
+        admins = []
+    for i, arn in enumerate(admins):
+        if not isinstance(arn, str) or not IAM_ROLE_ARN_PATTERN.match(arn):
+            errors.append(
+                f"{sources['key_admin_role_arns']}[{i}] must be an IAM role ARN "
+                f"(arn:aws:iam::<account>:role/<name>), got {_describe(arn)}"
+            )
+    if len(set(admins)) != len(admins):
+        errors.append(f"{sources['key_admin_role_arns']} lists a role more than once")
+
+    lambda_role_arn = context["lambda_role_arn"]
+    if lambda_role_arn is None:
+        lambda_role_arn = f"arn:{partition_of(region)}:iam::{account_id}:role/{name_prefix}-lambda-role"
+    elif not isinstance(lambda_role_arn, str) or not IAM_ROLE_ARN_PATTERN.match(lambda_role_arn):
+        errors.append(
+            f"{sources['lambda_role_arn']} must be an IAM role ARN "
+            f"(arn:aws:iam::<account>:role/<name>) or null, got {_describe(lambda_role_arn)}"
+        )
+
+    noncurrent = context["noncurrent_version_expiration_days"]
+    if isinstance(noncurrent, bool) or not isinstance(noncurrent, int) or not 1 <= noncurrent <= 3650:
+        errors.append(
+            f"{sources['noncurrent_version_expiration_days']} must be a whole number of days "
+            f"from 1 to 3650, got {_describe(noncurrent)}"
+        )
+    if errors:
+        raise ConfigError(errors)
+
+    tenants_file = Path(strings["tenants_file"])
+    if not tenants_file.is_absolute():
+        # An override is relative to where the user runs the command; the context
+        # value is relative to cdktf.json, like the app command itself.
+        base = Path.cwd() if sources["tenants_file"] == "CCI_TENANTS_FILE" else project_dir
+        tenants_file = base / tenants_file
+
+    return Settings(
+        account_id=account_id,
+        region=region,
+        environment=strings["environment"],
+        owner=strings["owner"],
+        version=strings["version"],
+        project=strings["project"],
+        name_prefix=name_prefix,
+        tenants_file=tenants_file,
+        key_admin_role_arns=tuple(admins),
+        lambda_role_arn=lambda_role_arn,
+        noncurrent_version_expiration_days=noncurrent,
+    )
+
+
+def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
+    """Validate a parsed tenants document and return tenants sorted by id.
+
+    Sorting makes the output independent of the order the file lists tenants in.
+    Raises ConfigError listing every problem found.
+    """
+    if not isinstance(document, dict):
+        raise ConfigError([f'{source}: must be an object like {{"tenants": [...]}}, got {type(document).__name__}'])
+    errors: list[str] = []
+    for key in sorted(set(document) - {"tenants", "$schema"}):
+        errors.append(f"{source}: unknown top-level field {key!r}; allowed: 'tenants' and '$schema'")
+    raw_tenants = document.get("tenants")
+    if not isinstance(raw_tenants, list):
+        errors.append(f"{source}: 'tenants' must be a list, got {_describe(raw_tenants)}")
+        raise ConfigError(errors)
+
+    tenants: list[Tenant] = []
+    seen: dict[str, list[int]] = {}
+    for index, raw in enumerate(raw_tenants):
+        where = f"{source}: tenants[{index}]"
+        if not isinstance(raw, dict):
+            errors.append(f"{where} must be an object, got {_describe(raw)}")
+            continue
+        tenant_id = raw.get("tenant_id")
+        if isinstance(tenant_id, str):
+            where = f"{where} ({tenant_id!r})"
+        for key in sorted(set(raw) - TENANT_FIELDS):
+            errors.append(f"{where}: unknown field {key!r}; allowed: {', '.join(sorted(TENANT_FIELDS))}")
+        before = len(errors)
+        if "tenant_id" not in raw:
+            errors.append(f"{where}: tenant_id is missing; it must be {TENANT_ID_RULE}")
+        elif not isinstance(tenant_id, str) or not tenant_id.isascii() or not TENANT_ID_PATTERN.match(tenant_id):
+            errors.append(f"{where}: tenant_id must be {TENANT_ID_RULE}, got {_describe(tenant_id)}")
+        else:
+            seen.setdefault(tenant_id, []).append(index)
+        display_name = raw.get("display_name")
+        if "display_name" in raw and (
+            not isinstance(display_name, str) or not display_name.strip() or len(display_name) > DISPLAY_NAME_MAX
+        ):
+            errors.append(
+                f"{where}: display_name must be a non-blank string of at most {DISPLAY_NAME_MAX} "
+                f"characters, got {_describe(display_name)}"
+            )
+        kms_guard = raw.get("kms_guard", False)
+        if not isinstance(kms_guard, bool):
+            errors.append(f"{where}: kms_guard must be true or false, got {_describe(kms_guard)}")
+        tags = raw.get("tags", {})
+        if not isinstance(tags, dict):
+            errors.append(f"{where}: tags must be an object of string keys and values, got {_describe(tags)}")
+            tags = {}
+        for key, value in tags.items():
+            _check_tag(where, key, value, errors)
+        if len(errors) == before:
+            tenants.append(
+                Tenant(
+                    tenant_id=str(tenant_id),
+                    display_name=str(display_name if display_name is not None else tenant_id),
+                    kms_guard=kms_guard,
+                    tags=dict(sorted(tags.items())),
+                )
+            )
+    for tenant_id, indexes in seen.items():
+        if len(indexes) > 1:
+            places = ", ".join(f"tenants[{i}]" for i in indexes)
+            errors.append(
+                f"{source}: tenant_id {tenant_id!r} appears {len(indexes)} times ({places}); ids must be unique"
+            )
+    if errors:
+        raise ConfigError(errors)
+    return tuple(sorted(tenants, key=lambda t: t.tenant_id))
+
+
+def load_tenants(path: Path) -> tuple[Tenant, ...]:
+    """Read and validate the tenants file. Raises ConfigError with every problem."""
+    source = os.path.relpath(path) if path.is_absolute() else str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: tenants file not found"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot be read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{source}: is not UTF-8 text (byte {exc.start})"]) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{source}: is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
+    return parse_tenants(document, source)

@@ -1,0 +1,81 @@
+"""The one place that derives physical names and tags from the settings.
+
+Changing a name here renames a real resource: for a bucket or the table that means
+replacement. tests/test_naming.py pins every name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from constructs_lib.config import Settings, Tenant
+
+#: Bucket roles, in the order the design record lists them. Each role is also the
+#: bucket's construct id and Terraform resource name.
+BUCKET_ROLES: tuple[str, ...] = ("input", "results", "athena_staging")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Names:
+    """Physical names for one deployment (account, region, prefix)."""
+
+    settings: Settings
+
+    @property
+    def stack(self) -> str:
+        """The cdktf stack name, and so the local state file name."""
+        environment = re.sub(r"[^a-z0-9]+", "-", self.settings.environment.lower()).strip("-")
+        return f"{self.settings.name_prefix}-{environment}"
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.settings.name_prefix}-master-key"
+
+    @property
+    def config_table(self) -> str:
+        return f"{self.settings.name_prefix}-config"
+
+    def bucket(self, role: str) -> str:
+        """``<prefix>-<role>-<account>-<region>``; athena_staging becomes athena-staging."""
+        if role not in BUCKET_ROLES:
+            raise ValueError(f"unknown bucket role {role!r}; known: {', '.join(BUCKET_ROLES)}")
+        s = self.settings
+        return f"{s.name_prefix}-{role.replace('_', '-')}-{s.account_id}-{s.region}"
+
+    def bucket_arn(self, role: str) -> str:
+        return f"arn:{self.settings.partition}:s3:::{self.bucket(role)}"
+
+    @property
+    def account_root_arn(self) -> str:
+        return f"arn:{self.settings.partition}:iam::{self.settings.account_id}:root"
+
+
+def default_tags(settings: Settings) -> dict[str, str]:
+    """The provider's default tags, on every taggable resource (design record, KMS tag set)."""
+    return {
+        "Environment": settings.environment,
+        "Owner": settings.owner,
+        "Project": settings.project,
+        "Version": settings.version,
+    }
+
+
+def tenant_tags(settings: Settings, tenant: Tenant) -> dict[str, str]:
+    """The seed's per-tenant tag set (replication guide, step 4) plus the tenant's own tags.
+
+    Config validation refuses tenant tags that reuse one of the reserved keys, so
+    the stack's values always win.
+    """
+    tags = dict(tenant.tags)
+    tags.update(
+        {
+            "Tenant": tenant.tenant_id,
+            "Project": settings.project,
+            "Environment": settings.environment,
+            "Component": "S3",
+            "Region": settings.region,
+            "Version": settings.version,
+        }
+    )
+    return dict(sorted(tags.items()))
