@@ -23,7 +23,7 @@ from cci_tools import terraform
 from cci_tools.emulator import Emulator
 from constructs_lib.config import Settings, load_settings, load_tenants
 from constructs_lib.errors import ConfigError
-from constructs_lib.naming import BUCKET_ROLES, Names
+from constructs_lib.naming import BUCKET_ROLES, STACK_TAG_KEYS, Names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,12 +100,9 @@ def report(settings: Settings, emulator: Emulator, outputs: dict[str, Any]) -> l
     for item in items:
         tags = {k: v["S"] for k, v in item["tags"]["M"].items()}
         guard = "guarded" if item["kms_guard"]["BOOL"] else "unguarded"
-        own = ", ".join(f"{k}={v}" for k, v in tags.items() if k not in _STACK_TAGS) or "no own tags"
+        own = ", ".join(f"{k}={v}" for k, v in tags.items() if k not in STACK_TAG_KEYS) or "no own tags"
         lines.append(f"          {item['tenant_id']['S']}  {item['display_name']['S']!r}  {guard}  {own}")
     return lines
-
-
-_STACK_TAGS = {"Tenant", "Project", "Environment", "Owner", "Component", "Region", "Version"}
 
 
 def main() -> int:

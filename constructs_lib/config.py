@@ -16,14 +16,15 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from constructs_lib.errors import ConfigError
+from constructs_lib.jsonfile import load_json
+from constructs_lib.tenant_schema import schema_problems
 
 #: The seed's deployment values (design record, 2025-11-06). ``cdktf.json`` repeats them.
 DEFAULT_CONTEXT: dict[str, Any] = {
@@ -62,23 +63,13 @@ KNOWN_REGIONS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$")
-TENANT_ID_RULE = "3-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
-NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18})[a-z0-9]$")
-ACCOUNT_ID_PATTERN = re.compile(r"^[0-9]{12}$")
-IAM_ROLE_ARN_PATTERN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+NAME_PREFIX_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,18}[a-z0-9]")
+ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}")
+IAM_ROLE_ARN_PATTERN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}")
 
-#: Tag keys the stack sets itself; a tenant's own tags may not redefine them.
-RESERVED_TAG_KEYS: frozenset[str] = frozenset(
-    {"Tenant", "Project", "Environment", "Owner", "Component", "Region", "Version"}
-)
-TENANT_FIELDS: frozenset[str] = frozenset({"tenant_id", "display_name", "kms_guard", "tags"})
-# AWS tag rules: keys 1-128 and values 0-256 Unicode characters from letters, digits,
-# spaces and _ . : / = + - @ ; the aws: prefix is reserved.
-# https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
-TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{0,256}$")
-DISPLAY_NAME_MAX = 256
+# AWS tag values: letters, digits, spaces and _ . : / = + - @ (ASCII here, as in
+# tenants.schema.json). https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
+TAG_VALUE_PATTERN = re.compile(r"[A-Za-z0-9 _.:/=+@-]{1,256}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,24 +129,6 @@ def _describe(value: Any) -> str:
     return repr(value) if isinstance(value, str) else json.dumps(value)
 
 
-def _check_tag(where: str, key: Any, value: Any, errors: list[str]) -> None:
-    if not isinstance(key, str) or not TAG_KEY_PATTERN.match(key) or key.lower().startswith("aws:"):
-        errors.append(
-            f"{where}: tag key {_describe(key)} must be 1-128 letters, digits, spaces or "
-            "_ . : / = + - @ and must not start with 'aws:'"
-        )
-    elif key in RESERVED_TAG_KEYS:
-        errors.append(
-            f"{where}: tag key {key!r} is set by the stack; choose another key "
-            f"(reserved: {', '.join(sorted(RESERVED_TAG_KEYS))})"
-        )
-    if not isinstance(value, str) or not TAG_VALUE_PATTERN.match(value):
-        errors.append(
-            f"{where}: tag {key!r} value {_describe(value)} must be a string of 0-256 "
-            "letters, digits, spaces or _ . : / = + - @"
-        )
-
-
 def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
     """Read ``cdktf.json`` context and the ``CCI_*`` overrides into validated Settings.
 
@@ -164,12 +137,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
     cdktf_json = project_dir / "cdktf.json"
     errors: list[str] = []
     context: dict[str, Any] = dict(DEFAULT_CONTEXT)
-    try:
-        document = json.loads(cdktf_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        document = {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError([f"{cdktf_json.name}: cannot be read as UTF-8 JSON: {exc}"]) from None
+    document = load_json(cdktf_json, cdktf_json.name) if cdktf_json.exists() else {}
     raw = document.get("context", {}).get("cci", {}) if isinstance(document, dict) else {}
     if not isinstance(raw, dict):
         raise ConfigError([f"{cdktf_json.name}: context.cci must be an object, got {_describe(raw)}"])
@@ -192,13 +160,13 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
             errors.append(f"{sources[key]} must be a non-empty string, got {_describe(context[key])}")
 
     account_id = strings.get("account_id", "")
-    if "account_id" in strings and not ACCOUNT_ID_PATTERN.match(account_id):
+    if "account_id" in strings and not ACCOUNT_ID_PATTERN.fullmatch(account_id):
         errors.append(f"{sources['account_id']} must be a 12-digit AWS account id, got {account_id!r}")
     region = strings.get("region", "")
     if "region" in strings and region not in KNOWN_REGIONS:
         errors.append(f"{sources['region']} must be an AWS region such as 'eu-central-1', got {region!r}")
     name_prefix = strings.get("name_prefix", "")
-    if "name_prefix" in strings and not NAME_PREFIX_PATTERN.match(name_prefix):
+    if "name_prefix" in strings and not NAME_PREFIX_PATTERN.fullmatch(name_prefix):
         errors.append(
             f"{sources['name_prefix']} must be 2-20 lowercase letters, digits or hyphens, "
             f"starting and ending with a letter or digit, got {name_prefix!r}"
@@ -209,7 +177,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         ("version", "Version"),
         ("project", "Project"),
     ):
-        if key in strings and not TAG_VALUE_PATTERN.match(strings[key]):
+        if key in strings and not TAG_VALUE_PATTERN.fullmatch(strings[key]):
             errors.append(
                 f"{sources[key]} becomes the {tag} tag and must be 1-256 letters, digits, "
                 f"spaces or _ . : / = + - @, got {strings[key]!r}"
@@ -220,7 +188,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         errors.append(f"{sources['key_admin_role_arns']} must be a list of IAM role ARNs, got {_describe(admins)}")
         admins = []
     for i, arn in enumerate(admins):
-        if not isinstance(arn, str) or not IAM_ROLE_ARN_PATTERN.match(arn):
+        if not isinstance(arn, str) or not IAM_ROLE_ARN_PATTERN.fullmatch(arn):
             errors.append(
                 f"{sources['key_admin_role_arns']}[{i}] must be an IAM role ARN "
                 f"(arn:aws:iam::<account>:role/<name>), got {_describe(arn)}"
@@ -231,7 +199,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
     lambda_role_arn = context["lambda_role_arn"]
     if lambda_role_arn is None:
         lambda_role_arn = f"arn:{partition_of(region)}:iam::{account_id}:role/{name_prefix}-lambda-role"
-    elif not isinstance(lambda_role_arn, str) or not IAM_ROLE_ARN_PATTERN.match(lambda_role_arn):
+    elif not isinstance(lambda_role_arn, str) or not IAM_ROLE_ARN_PATTERN.fullmatch(lambda_role_arn):
         errors.append(
             f"{sources['lambda_role_arn']} must be an IAM role ARN "
             f"(arn:aws:iam::<account>:role/<name>) or null, got {_describe(lambda_role_arn)}"
@@ -268,67 +236,27 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
     )
 
 
+def display_path(path: Path) -> str:
+    """The path as the user would write it: relative below the current directory, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
     """Validate a parsed tenants document and return tenants sorted by id.
 
-    Sorting makes the output independent of the order the file lists tenants in.
-    Raises ConfigError listing every problem found.
+    The rules are those of ``tenants.schema.json``, plus what a schema cannot say:
+    tenant ids are unique. Sorting makes the output independent of the order the
+    file lists tenants in. Raises ConfigError listing every problem found.
     """
-    if not isinstance(document, dict):
-        raise ConfigError([f'{source}: must be an object like {{"tenants": [...]}}, got {type(document).__name__}'])
-    errors: list[str] = []
-    for key in sorted(set(document) - {"tenants", "$schema"}):
-        errors.append(f"{source}: unknown top-level field {key!r}; allowed: 'tenants' and '$schema'")
-    raw_tenants = document.get("tenants")
-    if not isinstance(raw_tenants, list):
-        errors.append(f"{source}: 'tenants' must be a list, got {_describe(raw_tenants)}")
-        raise ConfigError(errors)
-
-    tenants: list[Tenant] = []
+    errors = schema_problems(document, source)
+    raw_tenants = document.get("tenants") if isinstance(document, dict) else None
     seen: dict[str, list[int]] = {}
-    for index, raw in enumerate(raw_tenants):
-        where = f"{source}: tenants[{index}]"
-        if not isinstance(raw, dict):
-            errors.append(f"{where} must be an object, got {_describe(raw)}")
-            continue
-        tenant_id = raw.get("tenant_id")
-        if isinstance(tenant_id, str):
-            where = f"{where} ({tenant_id!r})"
-        for key in sorted(set(raw) - TENANT_FIELDS):
-            errors.append(f"{where}: unknown field {key!r}; allowed: {', '.join(sorted(TENANT_FIELDS))}")
-        before = len(errors)
-        if "tenant_id" not in raw:
-            errors.append(f"{where}: tenant_id is missing; it must be {TENANT_ID_RULE}")
-        elif not isinstance(tenant_id, str) or not tenant_id.isascii() or not TENANT_ID_PATTERN.match(tenant_id):
-            errors.append(f"{where}: tenant_id must be {TENANT_ID_RULE}, got {_describe(tenant_id)}")
-        else:
-            seen.setdefault(tenant_id, []).append(index)
-        display_name = raw.get("display_name")
-        if "display_name" in raw and (
-            not isinstance(display_name, str) or not display_name.strip() or len(display_name) > DISPLAY_NAME_MAX
-        ):
-            errors.append(
-                f"{where}: display_name must be a non-blank string of at most {DISPLAY_NAME_MAX} "
-                f"characters, got {_describe(display_name)}"
-            )
-        kms_guard = raw.get("kms_guard", False)
-        if not isinstance(kms_guard, bool):
-            errors.append(f"{where}: kms_guard must be true or false, got {_describe(kms_guard)}")
-        tags = raw.get("tags", {})
-        if not isinstance(tags, dict):
-            errors.append(f"{where}: tags must be an object of string keys and values, got {_describe(tags)}")
-            tags = {}
-        for key, value in tags.items():
-            _check_tag(where, key, value, errors)
-        if len(errors) == before:
-            tenants.append(
-                Tenant(
-                    tenant_id=str(tenant_id),
-                    display_name=str(display_name if display_name is not None else tenant_id),
-                    kms_guard=kms_guard,
-                    tags=dict(sorted(tags.items())),
-                )
-            )
+    for index, raw in enumerate(raw_tenants if isinstance(raw_tenants, list) else []):
+        if isinstance(raw, dict) and isinstance(raw.get("tenant_id"), str):
+            seen.setdefault(raw["tenant_id"], []).append(index)
     for tenant_id, indexes in seen.items():
         if len(indexes) > 1:
             places = ", ".join(f"tenants[{i}]" for i in indexes)
@@ -337,22 +265,47 @@ def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
             )
     if errors:
         raise ConfigError(errors)
+    tenants = [
+        Tenant(
+            tenant_id=raw["tenant_id"],
+            display_name=raw.get("display_name", raw["tenant_id"]),
+            kms_guard=raw.get("kms_guard", False),
+            tags=dict(sorted(raw.get("tags", {}).items())),
+        )
+        for raw in document["tenants"]
+    ]
     return tuple(sorted(tenants, key=lambda t: t.tenant_id))
 
 
 def load_tenants(path: Path) -> tuple[Tenant, ...]:
     """Read and validate the tenants file. Raises ConfigError with every problem."""
-    source = os.path.relpath(path) if path.is_absolute() else str(path)
+    source = display_path(path)
+    return parse_tenants(load_json(path, source), source)
+
+
+def check_guards(settings: Settings, tenants: Sequence[Tenant], source: str) -> None:
+    """Refuse guards that cannot be honoured, before anything is built.
+
+    A guard names the pipeline's Lambda role in the key policy; that role must be in
+    the stack's own account and partition. And every guarded tenant adds to a key
+    policy that KMS caps at 32 KB.
+    """
+    guarded = [t.tenant_id for t in tenants if t.kms_guard]
+    if not guarded:
+        return
+    match = IAM_ROLE_ARN_PATTERN.fullmatch(settings.lambda_role_arn)
+    arn_partition, arn_account = (match.group(1), match.group(2)) if match else ("", "")
+    if (arn_partition, arn_account) != (settings.partition, settings.account_id):
+        raise ConfigError(
+            [
+                f"{source}: kms_guard on {', '.join(repr(t) for t in guarded)} cannot be honoured: "
+                f"lambda_role_arn {settings.lambda_role_arn!r} is not a role of account {settings.account_id} "
+                f"in partition {settings.partition!r}; set lambda_role_arn in cdktf.json or drop the guard"
+            ]
+        )
+    from constructs_lib.policies import key_policy  # policies imports this module: import here
+
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{source}: tenants file not found"]) from None
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot be read: {exc.strerror}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{source}: is not UTF-8 text (byte {exc.start})"]) from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError([f"{source}: is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
-    return parse_tenants(document, source)
+        key_policy(settings, tenants)
+    except ConfigError as error:
+        raise ConfigError([f"{source}: {problem}" for problem in error.problems]) from None

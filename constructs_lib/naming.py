@@ -51,6 +51,13 @@ class Names:
         return f"arn:{self.settings.partition}:iam::{self.settings.account_id}:root"
 
 
+#: Tag keys the stack sets on a tenant; a tenant's own tags may not use them
+#: (tenants.schema.json lists the same keys, and a test keeps the two equal).
+STACK_TAG_KEYS: frozenset[str] = frozenset(
+    {"Tenant", "Project", "Environment", "Owner", "Component", "Region", "Version"}
+)
+
+
 def default_tags(settings: Settings) -> dict[str, str]:
     """The provider's default tags, on every taggable resource (design record, KMS tag set)."""
     return {

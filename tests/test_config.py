@@ -128,17 +128,17 @@ def test_fails_on_non_boolean_guard_and_reserved_tag() -> None:
     )
     text = "\n".join(messages)
     assert "kms_guard must be true or false, got 'yes'" in text
-    assert "tag key 'Tenant' is set by the stack" in text
-    assert "tag 'ok' value '{bad}' must be a string" in text
+    assert "tag key 'Tenant' must be 1-128 ASCII letters" in text and "must not be a key the stack sets" in text
+    assert "tag 'ok' value '{bad}' must be a string of 0-256 ASCII letters" in text
 
 
 def test_fails_on_wrong_top_level_shape() -> None:
-    assert problems([]) == ('tenants.json: must be an object like {"tenants": [...]}, got list',)
-    assert problems({"tenants": {}}) == ("tenants.json: 'tenants' must be a list, got {}",)
+    assert problems([]) == ('tenants.json: must be an object like {"tenants": [...]}, got []',)
+    assert problems({"tenants": {}}) == ("tenants.json: tenants must be a list of tenant objects, got {}",)
 
 
 def test_unreadable_and_invalid_json_files_are_reported(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="tenants file not found"):
+    with pytest.raises(ConfigError, match=r"missing\.json: file not found"):
         load_tenants(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text('{"tenants": [}')

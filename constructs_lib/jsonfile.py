@@ -1,0 +1,90 @@
+"""Strict JSON reading for hand-edited files: no duplicate keys, no NaN, UTF-8 only.
+
+Python's json module keeps the last of two equal keys without a word, so a tenant
+written with ``kms_guard`` twice would silently lose one. Here every duplicate is an
+error that names where it is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from constructs_lib.errors import ConfigError
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys it saw more than once."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    obj.duplicates = []
+    for key, value in pairs:
+        if key in obj and key not in obj.duplicates:
+            obj.duplicates.append(key)
+        obj[key] = value
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def json_path(path: list[str | int]) -> str:
+    """``['tenants', 2, 'tags']`` -> ``tenants[2].tags``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "the top level"
+
+
+def _duplicate_problems(value: Any, path: list[str | int], label: str, problems: list[str]) -> None:
+    if isinstance(value, _Object):
+        for key in value.duplicates:
+            problems.append(f"{label}: {json_path(path)} has the key {key!r} more than once; keys must be unique")
+        for key, child in value.items():
+            _duplicate_problems(child, [*path, key], label, problems)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _duplicate_problems(child, [*path, index], label, problems)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_plain(child) for child in value]
+    return value
+
+
+def load_json(path: Path, label: str) -> Any:
+    """Parse ``path`` strictly; ``label`` names the file in messages.
+
+    Raises ConfigError for a missing or unreadable file, text that is not UTF-8,
+    invalid JSON, NaN or Infinity, and every duplicated key (all listed).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{label}: file not found"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{label}: cannot be read: {exc.strerror}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{label}: is not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x})"]) from None
+    try:
+        document = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{label}: is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
+    except ValueError as exc:
+        raise ConfigError([f"{label}: is not valid JSON: {exc}"]) from None
+    problems: list[str] = []
+    _duplicate_problems(document, [], label, problems)
+    if problems:
+        raise ConfigError(problems)
+    return _plain(document)

@@ -1,0 +1,366 @@
+"""Bad input never gets through: python main.py refuses it, in the user's words.
+
+Every case runs the real main job in a subprocess and checks the exit status, the
+message (file, tenant, field, the bad value, what is allowed), that no traceback is
+printed, that it answers before the provider bindings load, and that a previous
+output directory is left byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from constructs_lib.output import replace_atomically
+from tests.helpers import PROJECT_DIR
+
+PREVIOUS = {"manifest.json": b'{"previous": true}', "stacks/cci-lite-production/cdk.tf.json": b'{"old": "output"}'}
+#: Rejections come back long before a synth could (the bindings take 10 s or more to load).
+FAST_S = 5.0
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def run_main(
+    tmp_path: Path,
+    *,
+    tenants: str | bytes | dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    project: Path = PROJECT_DIR,
+    args: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run main.py against a previous output directory and assert it survives untouched."""
+    out = tmp_path / "cdktf.out"
+    for name, data in PREVIOUS.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    full_env = {**os.environ, "CDKTF_OUTDIR": str(out), **(env or {})}
+    if tenants is not None:
+        tenants_file = tmp_path / "tenants.json"
+        if isinstance(tenants, dict):
+            tenants = json.dumps(tenants)
+        tenants_file.write_bytes(tenants if isinstance(tenants, bytes) else tenants.encode("utf-8"))
+        full_env["CCI_TENANTS_FILE"] = str(tenants_file)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(project / "main.py"), *args],
+        cwd=tmp_path,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert snapshot(out) == PREVIOUS
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".cdktf.out")) == []
+    if result.returncode == 2:
+        assert elapsed < FAST_S, f"rejection took {elapsed:.1f}s: validation must run before the bindings load"
+    return result
+
+
+def rejected(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The error lines of a rejected run, after checking the rejection is clean."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), lines
+    return [line.removeprefix("error: ") for line in lines]
+
+
+def tenant_doc(*tenants: dict[str, Any]) -> dict[str, Any]:
+    return {"tenants": list(tenants)}
+
+
+# --- files ---------------------------------------------------------------------------
+
+
+def test_missing_tenants_file(tmp_path: Path) -> None:
+    result = run_main(tmp_path, env={"CCI_TENANTS_FILE": "nowhere/tenants.json"})
+    assert rejected(result) == ["nowhere/tenants.json: file not found"]
+
+
+def test_tenants_path_is_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    assert rejected(run_main(tmp_path, env={"CCI_TENANTS_FILE": "dir"})) == ["dir: cannot be read: Is a directory"]
+
+
+def test_tenants_file_not_utf8(tmp_path: Path) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants=b'{"tenants": [{"tenant_id": "caf\xe9"}]}'))
+    assert message == "tenants.json: is not UTF-8 text (byte 31 is 0xe9)"
+
+
+def test_tenants_file_not_json(tmp_path: Path) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants='{"tenants": [{"tenant_id": "acme",}]}'))
+    assert message == (
+        "tenants.json: is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 35"
+    )
+
+
+def test_tenants_file_with_nan(tmp_path: Path) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants='{"tenants": [{"tenant_id": "acme", "kms_guard": NaN}]}'))
+    assert message == "tenants.json: is not valid JSON: NaN is not allowed in JSON"
+
+
+def test_duplicate_json_keys_in_one_object(tmp_path: Path) -> None:
+    text = '{"tenants": [{"tenant_id": "acme", "kms_guard": true, "kms_guard": false}]}'
+    assert rejected(run_main(tmp_path, tenants=text)) == [
+        "tenants.json: tenants[0] has the key 'kms_guard' more than once; keys must be unique"
+    ]
+
+
+# --- shape and fields --------------------------------------------------------------
+
+
+def test_wrong_top_level_shape(tmp_path: Path) -> None:
+    assert rejected(run_main(tmp_path, tenants='[{"tenant_id": "acme"}]')) == [
+        'tenants.json: must be an object like {"tenants": [...]}, got [{"tenant_id": "acme"}]'
+    ]
+
+
+def test_wrong_field_types_are_all_reported(tmp_path: Path) -> None:
+    doc = tenant_doc(
+        {"tenant_id": "acme", "kms_guard": "yes", "display_name": 7},
+        "globex",  # type: ignore[arg-type]
+        {"tenant_id": "initech", "tags": ["CostCenter"]},
+    )
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: tenants[0] ('acme'): display_name must be 1-256 characters without leading or trailing "
+        "white space, got 7",
+        "tenants.json: tenants[0] ('acme'): kms_guard must be true or false, got 'yes'",
+        "tenants.json: tenants[1] must be an object with tenant_id and optionally display_name, kms_guard, tags, "
+        "got 'globex'",
+        "tenants.json: tenants[2] ('initech'): tags must be an object of at most 44 tags (AWS allows 50 per "
+        'resource; the stack sets 6), got ["CostCenter"]',
+    ]
+
+
+def test_unknown_fields_are_typos_not_defaults(tmp_path: Path) -> None:
+    doc = {"tenants": [{"tenant_id": "acme", "kms_gaurd": True}], "tenant": []}
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: unknown field 'tenant'; allowed: $schema, tenants",
+        "tenants.json: tenants[0] ('acme'): unknown field 'kms_gaurd'; allowed: display_name, kms_guard, tags, "
+        "tenant_id",
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "ab",  # too short
+        "a" * 64,  # too long
+        "Acme",  # upper case
+        "acme_corp",  # underscore
+        "acme/../globex",  # escapes its prefix
+        "-acme",  # leading hyphen
+        "acme-",  # trailing hyphen
+        "\u0430cme",  # Cyrillic a: looks like acme
+        "acme\n",  # trailing newline
+    ],
+)
+def test_invalid_tenant_id(tmp_path: Path, bad_id: str) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": bad_id})))
+    assert message == (
+        f"tenants.json: tenants[0] ({bad_id!r}): tenant_id must be 3-63 lowercase letters, digits or hyphens, "
+        f"starting and ending with a letter or digit, got {bad_id!r}"
+    )
+
+
+def test_missing_tenant_id(tmp_path: Path) -> None:
+    assert rejected(run_main(tmp_path, tenants=tenant_doc({"display_name": "Acme"}))) == [
+        "tenants.json: tenants[0]: tenant_id is missing; it must be 3-63 lowercase letters, digits or hyphens, "
+        "starting and ending with a letter or digit"
+    ]
+
+
+def test_duplicate_tenant_ids(tmp_path: Path) -> None:
+    doc = tenant_doc({"tenant_id": "acme"}, {"tenant_id": "globex"}, {"tenant_id": "acme", "kms_guard": True})
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: tenant_id 'acme' appears 2 times (tenants[0], tenants[2]); ids must be unique"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"aws:cost": "x"}, "tag key 'aws:cost' must be 1-128 ASCII letters"),
+        ({"Tenant": "other"}, "tag key 'Tenant' must be 1-128 ASCII letters"),
+        ({"k" * 129: "x"}, "tag key 'kkkk"),
+        ({"Cost#Center": "x"}, "tag key 'Cost#Center' must be"),
+        ({"CostCenter": "cc${1}"}, "tag 'CostCenter' value 'cc${1}' must be a string of 0-256 ASCII letters"),
+        ({"CostCenter": "v" * 257}, "tag 'CostCenter' value 'vvvv"),
+        ({"CostCenter": 100}, "tag 'CostCenter' value 100 must be a string"),
+    ],
+)
+def test_tags_aws_would_refuse(tmp_path: Path, tags: dict[str, Any], expected: str) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "tags": tags})))
+    assert message.startswith(f"tenants.json: tenants[0] ('acme'): {expected}"), message
+
+
+def test_too_many_tags(tmp_path: Path) -> None:
+    tags = {f"Key{i}": "v" for i in range(45)}
+    (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "tags": tags})))
+    assert message.startswith("tenants.json: tenants[0] ('acme'): tags must be an object of at most 44 tags")
+
+
+# --- settings --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"CCI_ACCOUNT_ID": "59133834756"}, "CCI_ACCOUNT_ID must be a 12-digit AWS account id, got '59133834756'"),
+        (
+            {"CCI_ACCOUNT_ID": "5913383475\uff162"},
+            "CCI_ACCOUNT_ID must be a 12-digit AWS account id, got '5913383475\uff162'",
+        ),
+        ({"CCI_REGION": "eu-central-3"}, "CCI_REGION must be an AWS region such as 'eu-central-1', got 'eu-central-3'"),
+        ({"CCI_ENVIRONMENT": ""}, "CCI_ENVIRONMENT must be a non-empty string, got ''"),
+        (
+            {"CCI_ENVIRONMENT": "Prod${x}"},
+            "CCI_ENVIRONMENT becomes the Environment tag and must be 1-256 letters, digits, spaces or "
+            "_ . : / = + - @, got 'Prod${x}'",
+        ),
+    ],
+)
+def test_bad_environment_overrides(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    assert rejected(run_main(tmp_path, env=env)) == [expected]
+
+
+def copy_project(tmp_path: Path, context: dict[str, Any], *, without: str | None = None) -> Path:
+    """A copy of the project with its own cdktf.json context (main.py reads the one beside it)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("main.py", "tenants.json", "tenants.schema.json"):
+        if name != without:
+            shutil.copy(PROJECT_DIR / name, project / name)
+    shutil.copytree(PROJECT_DIR / "constructs_lib", project / "constructs_lib")
+    cdktf_json = json.loads((PROJECT_DIR / "cdktf.json").read_text(encoding="utf-8"))
+    cdktf_json["context"]["cci"].update(context)
+    (project / "cdktf.json").write_text(json.dumps(cdktf_json), encoding="utf-8")
+    return project
+
+
+def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
+    project = copy_project(
+        tmp_path,
+        {"account_id": 591338347562, "region": "eu-central-1 ", "noncurrent_version_expiration_days": "1", "colour": 1},
+    )
+    assert rejected(run_main(tmp_path, project=project)) == [
+        "cdktf.json: context.cci.colour is not a known setting (known: account_id, environment, key_admin_role_arns, "
+        "lambda_role_arn, name_prefix, noncurrent_version_expiration_days, owner, project, region, tenants_file, "
+        "version)",
+        "cdktf.json: context.cci.account_id must be a non-empty string, got 591338347562",
+        "cdktf.json: context.cci.region must be an AWS region such as 'eu-central-1', got 'eu-central-1 '",
+        "cdktf.json: context.cci.noncurrent_version_expiration_days must be a whole number of days from 1 to 3650, "
+        "got '1'",
+    ]
+
+
+# --- guards -----------------------------------------------------------------------------
+
+
+def test_guard_with_a_lambda_role_in_another_account_cannot_be_honoured(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"lambda_role_arn": "arn:aws:iam::111122223333:role/cci-lite-lambda-role"})
+    doc = tenant_doc({"tenant_id": "acme", "kms_guard": True}, {"tenant_id": "globex"})
+    assert rejected(run_main(tmp_path, project=project, tenants=doc)) == [
+        "tenants.json: kms_guard on 'acme' cannot be honoured: lambda_role_arn "
+        "'arn:aws:iam::111122223333:role/cci-lite-lambda-role' is not a role of account 591338347562 in "
+        "partition 'aws'; set lambda_role_arn in cdktf.json or drop the guard"
+    ]
+
+
+def test_guards_beyond_the_key_policy_limit_cannot_be_honoured(tmp_path: Path) -> None:
+    doc = tenant_doc(*({"tenant_id": f"{i:04d}-{'x' * 58}", "kms_guard": True} for i in range(600)))
+    (message,) = rejected(run_main(tmp_path, tenants=doc))
+    assert message.startswith("tenants.json: key policy would be ")
+    assert "with 600 guarded tenants; KMS refuses more than 32768" in message
+
+
+# --- bugs and arguments ----------------------------------------------------------------
+
+
+def test_a_real_bug_is_one_line_without_debug_and_a_traceback_with_it(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {}, without="tenants.schema.json")
+    quiet = run_main(tmp_path, project=project, env={"CCI_TENANTS_FILE": str(PROJECT_DIR / "tenants.json")})
+    assert quiet.returncode == 1
+    assert "Traceback" not in quiet.stderr
+    (line,) = quiet.stderr.splitlines()
+    assert line.startswith("error: internal error, not a problem with your input: FileNotFoundError: ")
+    assert line.endswith("(run with --debug for the traceback)")
+    loud = run_main(
+        tmp_path, project=project, env={"CCI_TENANTS_FILE": str(PROJECT_DIR / "tenants.json")}, args=("--debug",)
+    )
+    assert loud.returncode == 1
+    assert "Traceback (most recent call last)" in loud.stderr and "tenants.schema.json" in loud.stderr
+
+
+def test_unknown_argument(tmp_path: Path) -> None:
+    assert rejected(run_main(tmp_path, args=("--tenants",))) == [
+        "unknown argument '--tenants'; usage: python main.py [--debug]"
+    ]
+
+
+# --- all or nothing ----------------------------------------------------------------------
+
+
+def test_failed_synth_leaves_the_previous_output_byte_for_byte(tmp_path: Path) -> None:
+    final = tmp_path / "cdktf.out"
+    for name, data in PREVIOUS.items():
+        (final / name).parent.mkdir(parents=True, exist_ok=True)
+        (final / name).write_bytes(data)
+
+    def half_written(staging: Path) -> None:
+        (staging / "stacks").mkdir()
+        (staging / "stacks" / "partial.json").write_text("{")
+        raise RuntimeError("synth failed half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        replace_atomically(final, half_written)
+    assert snapshot(final) == PREVIOUS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+
+
+def test_output_without_a_manifest_is_not_swapped_in(tmp_path: Path) -> None:
+    final = tmp_path / "cdktf.out"
+    with pytest.raises(RuntimeError, match=r"wrote no manifest\.json"):
+        replace_atomically(final, lambda staging: (staging / "stacks").mkdir())
+    assert not final.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_complete_output_replaces_the_previous_one(tmp_path: Path) -> None:
+    final = tmp_path / "cdktf.out"
+    (final / "stale").mkdir(parents=True)
+    (final / "stale" / "old.json").write_text("{}")
+    replace_atomically(final, lambda staging: (staging / "manifest.json").write_text('{"new": 1}'))
+    assert snapshot(final) == {"manifest.json": b'{"new": 1}'}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+    assert final.stat().st_mode & 0o755 == 0o755
+
+
+def test_every_problem_in_the_file_is_reported_at_once(tmp_path: Path) -> None:
+    """The README's example."""
+    doc = tenant_doc(
+        {"tenant_id": "initech"},
+        {"tenant_id": "Acme_Corp"},
+        {"tenant_id": "globex", "kms_gaurd": True},
+        {"tenant_id": "initech"},
+    )
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: tenants[1] ('Acme_Corp'): tenant_id must be 3-63 lowercase letters, digits or hyphens, "
+        "starting and ending with a letter or digit, got 'Acme_Corp'",
+        "tenants.json: tenants[2] ('globex'): unknown field 'kms_gaurd'; allowed: display_name, kms_guard, tags, "
+        "tenant_id",
+        "tenants.json: tenant_id 'initech' appears 2 times (tenants[0], tenants[3]); ids must be unique",
+    ]
