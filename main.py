@@ -14,19 +14,27 @@ import os
 import sys
 from pathlib import Path
 
-from constructs_lib.config import check_guards, display_path, load_settings, load_tenants
+from constructs_lib.config import check_guards, display_path, load_environments, load_tenants
 from constructs_lib.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
 
 def run() -> int:
+    problems: list[str] = []
+    environments = []
     try:
-        settings = load_settings(PROJECT_DIR, os.environ)
-        tenants = load_tenants(settings.tenants_file)
-        check_guards(settings, tenants, display_path(settings.tenants_file))
+        for settings in load_environments(PROJECT_DIR, os.environ):
+            try:
+                tenants = load_tenants(settings.tenants_file)
+                check_guards(settings, tenants, display_path(settings.tenants_file))
+                environments.append((settings, tenants))
+            except ConfigError as error:
+                problems += [p for p in error.problems if p not in problems]  # a shared file reports once
     except ConfigError as error:
-        for problem in error.problems:
+        problems += error.problems
+    if problems:
+        for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
 
@@ -34,8 +42,9 @@ def run() -> int:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from constructs_lib.app import synth  # loads the provider bindings: seconds
 
-    out_dir = synth(settings, tenants)
-    print(f"synthesized {len(tenants)} tenant(s) into {out_dir}")
+    out_dir = synth(environments)
+    for settings, tenants in environments:
+        print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}")
     return 0
 
 

@@ -15,19 +15,26 @@ from constructs_lib.output import output_dir, replace_atomically
 
 
 def build_app(settings: Settings, tenants: Sequence[Tenant], **app_options: object) -> tuple[App, FoundationStack]:
-    """The App with its one stack."""
+    """An App with the one stack of ``settings``."""
     app = App(**app_options)  # type: ignore[arg-type]
     stack = FoundationStack(app, Names(settings=settings).stack, settings=settings, tenants=tenants)
     return app, stack
 
 
-def synth(settings: Settings, tenants: Sequence[Tenant], environ: Mapping[str, str] = os.environ) -> Path:
-    """Synthesize into the App's output directory, all or nothing; return the directory."""
+def build_environments(environments: Sequence[tuple[Settings, Sequence[Tenant]]], **app_options: object) -> App:
+    """An App with one stack per environment, each with its own settings, tenants and state."""
+    app = App(**app_options)  # type: ignore[arg-type]
+    for settings, tenants in environments:
+        FoundationStack(app, Names(settings=settings).stack, settings=settings, tenants=tenants)
+    return app
+
+
+def synth(environments: Sequence[tuple[Settings, Sequence[Tenant]]], environ: Mapping[str, str] = os.environ) -> Path:
+    """Synthesize every environment into the App's output directory, all or nothing; return it."""
     final = output_dir(environ)
 
     def write(staging: Path) -> None:
-        app, _ = build_app(settings, tenants, outdir=str(staging))
-        app.synth()
+        build_environments(environments, outdir=str(staging)).synth()
 
     replace_atomically(final, write)
     return final

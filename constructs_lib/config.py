@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.backends import BackendSettings, LocalBackendSettings, parse_backend, parse_backend_override
 from constructs_lib.errors import ConfigError
 from constructs_lib.jsonfile import load_json
 from constructs_lib.tenant_schema import schema_problems
@@ -39,7 +40,12 @@ DEFAULT_CONTEXT: dict[str, Any] = {
     "key_admin_role_arns": [],
     "lambda_role_arn": None,
     "noncurrent_version_expiration_days": 1,
+    "backend": None,
 }
+
+#: Settings an entry of ``context.cci.environments`` may set for its own stack.
+ENVIRONMENT_KEYS: frozenset[str] = frozenset(DEFAULT_CONTEXT) - {"name_prefix", "project", "owner", "version"}
+ENVIRONMENT_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
 
 #: Environment variables that override one run's settings, and the field each sets.
 ENV_OVERRIDES: dict[str, str] = {
@@ -47,6 +53,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CCI_REGION": "region",
     "CCI_ENVIRONMENT": "environment",
     "CCI_TENANTS_FILE": "tenants_file",
+    "CCI_BACKEND": "backend",
 }
 
 #: Commercial, GovCloud and China regions the AWS provider 5.100.0 knows.
@@ -110,6 +117,8 @@ class Settings:
     key_admin_role_arns: tuple[str, ...] = ()
     lambda_role_arn: str
     noncurrent_version_expiration_days: int = 1
+    stack: str
+    backend: BackendSettings = field(default_factory=LocalBackendSettings)
 
     @property
     def partition(self) -> str:
@@ -129,29 +138,100 @@ def _describe(value: Any) -> str:
     return repr(value) if isinstance(value, str) else json.dumps(value)
 
 
-def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
-    """Read ``cdktf.json`` context and the ``CCI_*`` overrides into validated Settings.
+def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Settings, ...]:
+    """Read ``cdktf.json`` context and the ``CCI_*`` overrides into one Settings per stack.
 
-    Raises ConfigError listing every problem found.
+    Without ``context.cci.environments`` there is one stack, ``<prefix>-<environment>``
+    (``cci-lite-production``). With it, each entry is a stack ``<prefix>-<name>`` whose
+    settings are the top-level ones overridden by the entry's own. ``CCI_*`` variables
+    override every stack of the run; ``CCI_STACK`` keeps just one. Raises ConfigError
+    listing every problem found.
     """
     cdktf_json = project_dir / "cdktf.json"
-    errors: list[str] = []
-    context: dict[str, Any] = dict(DEFAULT_CONTEXT)
-    document = load_json(cdktf_json, cdktf_json.name) if cdktf_json.exists() else {}
+    label = cdktf_json.name
+    document = load_json(cdktf_json, label) if cdktf_json.exists() else {}
     raw = document.get("context", {}).get("cci", {}) if isinstance(document, dict) else {}
     if not isinstance(raw, dict):
-        raise ConfigError([f"{cdktf_json.name}: context.cci must be an object, got {_describe(raw)}"])
-    for key in sorted(set(raw) - set(DEFAULT_CONTEXT)):
-        errors.append(
-            f"{cdktf_json.name}: context.cci.{key} is not a known setting (known: {', '.join(sorted(DEFAULT_CONTEXT))})"
-        )
-    context.update({k: v for k, v in raw.items() if k in DEFAULT_CONTEXT})
-    sources = {key: f"{cdktf_json.name}: context.cci.{key}" for key in DEFAULT_CONTEXT}
-    for variable, key in ENV_OVERRIDES.items():
-        if variable in environ:
-            context[key] = environ[variable]
-            sources[key] = variable
+        raise ConfigError([f"{label}: context.cci must be an object, got {_describe(raw)}"])
+    known = sorted({*DEFAULT_CONTEXT, "environments"})
+    errors = [
+        f"{label}: context.cci.{key} is not a known setting (known: {', '.join(known)})"
+        for key in sorted(set(raw) - set(known))
+    ]
+    base = {**DEFAULT_CONTEXT, **{k: v for k, v in raw.items() if k in DEFAULT_CONTEXT}}
+    base_sources = {key: f"{label}: context.cci.{key}" for key in DEFAULT_CONTEXT}
 
+    plan: list[tuple[str | None, dict[str, Any]]] = [(None, {})]
+    declared = raw.get("environments")
+    if declared is not None:
+        plan = []
+        if not isinstance(declared, dict) or not declared:
+            errors.append(
+                f"{label}: context.cci.environments must be an object of named environments, got {_describe(declared)}"
+            )
+            declared = {}
+        for name, entry in sorted(declared.items()):
+            where = f"{label}: context.cci.environments.{name}"
+            if not ENVIRONMENT_NAME_PATTERN.fullmatch(name):
+                errors.append(f"{where}: the name must be 1-31 lowercase letters, digits or hyphens, got {name!r}")
+            elif not isinstance(entry, dict):
+                errors.append(f"{where} must be an object of settings, got {_describe(entry)}")
+            else:
+                errors += [
+                    f"{where}.{key} cannot be set per environment (allowed: {', '.join(sorted(ENVIRONMENT_KEYS))})"
+                    for key in sorted(set(entry) - ENVIRONMENT_KEYS)
+                ]
+                plan.append((name, {k: v for k, v in entry.items() if k in ENVIRONMENT_KEYS}))
+
+    environments: list[Settings] = []
+    for name, entry in plan:
+        context = {**base, **entry}
+        sources = {**base_sources, **{k: f"{label}: context.cci.environments.{name}.{k}" for k in entry}}
+        for variable, key in ENV_OVERRIDES.items():
+            if variable in environ:
+                context[key] = environ[variable]
+                sources[key] = variable
+        try:
+            environments.append(_environment(context, sources, project_dir, name))
+        except ConfigError as error:
+            errors += error.problems
+    errors = list(dict.fromkeys(errors))  # a top-level mistake shows once, not once per environment
+    if errors:
+        raise ConfigError(errors)
+
+    places: dict[tuple[str, str, str], list[str]] = {}
+    for env in environments:
+        places.setdefault((env.account_id, env.region, env.name_prefix), []).append(env.stack)
+    for (account, region, _), stacks in places.items():
+        if len(stacks) > 1:
+            errors.append(
+                f"{label}: stacks {', '.join(stacks)} would create the same buckets, key alias and table in account "
+                f"{account}, region {region}; give each environment its own account or region"
+            )
+    selected = environ.get("CCI_STACK")
+    if selected is not None:
+        chosen = [env for env in environments if env.stack == selected]
+        if not chosen:
+            names = ", ".join(env.stack for env in environments)
+            errors.append(f"CCI_STACK must name a stack of this app ({names}), got {selected!r}")
+        environments = chosen
+    if errors:
+        raise ConfigError(errors)
+    return tuple(environments)
+
+
+def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
+    """The one environment of the app (or the one ``CCI_STACK`` selects)."""
+    environments = load_environments(project_dir, environ)
+    if len(environments) != 1:
+        stacks = ", ".join(env.stack for env in environments)
+        raise ConfigError([f"cdktf.json declares several environments ({stacks}); set CCI_STACK to one of them"])
+    return environments[0]
+
+
+def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: Path, name: str | None) -> Settings:
+    """Validate one environment's merged settings."""
+    errors: list[str] = []
     strings: dict[str, str] = {}
     for key in ("account_id", "region", "environment", "owner", "version", "project", "name_prefix", "tenants_file"):
         if isinstance(context[key], str) and context[key]:
@@ -205,6 +285,20 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
             f"(arn:aws:iam::<account>:role/<name>) or null, got {_describe(lambda_role_arn)}"
         )
 
+    raw_backend = context["backend"]
+    if isinstance(raw_backend, str) and sources["backend"] == "CCI_BACKEND":
+        raw_backend, override_errors = parse_backend_override(raw_backend, "CCI_BACKEND")
+        errors += override_errors
+    backend, backend_errors = (
+        (None, []) if errors and raw_backend is None else parse_backend(raw_backend, sources["backend"], KNOWN_REGIONS)
+    )
+    errors += backend_errors
+
+    if name is None:
+        name = re.sub(r"[^a-z0-9]+", "-", strings.get("environment", "").lower()).strip("-")
+        if "environment" in strings and not name:
+            errors.append(f"{sources['environment']} must contain a letter or digit to name the stack")
+
     noncurrent = context["noncurrent_version_expiration_days"]
     if isinstance(noncurrent, bool) or not isinstance(noncurrent, int) or not 1 <= noncurrent <= 3650:
         errors.append(
@@ -233,6 +327,8 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         key_admin_role_arns=tuple(admins),
         lambda_role_arn=lambda_role_arn,
         noncurrent_version_expiration_days=noncurrent,
+        stack=f"{name_prefix}-{name}",
+        backend=backend or LocalBackendSettings(),
     )
 
 

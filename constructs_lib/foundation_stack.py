@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import (
+    CloudBackend,
+    LocalBackend,
+    NamedCloudWorkspace,
+    S3Backend,
+    TaggedCloudWorkspaces,
+    TerraformOutput,
+    TerraformStack,
+)
 from constructs import Construct
 
+from constructs_lib.backends import BackendSettings, CloudBackendSettings, S3BackendSettings
 from constructs_lib.bindings import AwsProvider, AwsProviderDefaultTags
 from constructs_lib.config import Settings, Tenant
 from constructs_lib.config_table import TenantConfigTable
@@ -58,10 +67,7 @@ class FoundationStack(TerraformStack):
         provider.override_logical_id("aws")
         # Fully qualified, so OpenTofu and Terraform resolve the same provider.
         self.add_override("terraform.required_providers.aws.source", "hashicorp/aws")
-        # State beside the output directory, by a relative path: the output stays the
-        # same wherever the project is checked out. `terraform init
-        # -backend-config=path=...` points one run elsewhere.
-        LocalBackend(self, path=f"../../../terraform.{stack_name}.tfstate")
+        self._backend(settings.backend, stack_name)
 
         key = FoundationKey(self, "key", settings=settings, tenants=tenants)
         noncurrent = settings.noncurrent_version_expiration_days
@@ -99,6 +105,32 @@ class FoundationStack(TerraformStack):
             self._output(f"{role}_bucket_arn", bucket.bucket.arn, f"ARN of the {role} bucket")
         self._output("config_table_name", table.table.name, "Name of the tenant config table")
         self._output("config_table_arn", table.table.arn, "ARN of the tenant config table")
+
+    def _backend(self, backend: BackendSettings, stack_name: str) -> None:
+        if isinstance(backend, S3BackendSettings):
+            S3Backend(
+                self,
+                bucket=backend.bucket,
+                key=backend.key or f"{stack_name}/terraform.tfstate",
+                region=backend.region,
+                encrypt=True,
+                kms_key_id=backend.kms_key_id,
+            )
+            # S3-native locking (Terraform 1.10+): cdktf 0.21's S3Backend has no
+            # use_lockfile option, so it is written into the backend block directly.
+            self.add_override("terraform.backend.s3.use_lockfile", True)
+        elif isinstance(backend, CloudBackendSettings):
+            workspaces: NamedCloudWorkspace | TaggedCloudWorkspaces = (
+                NamedCloudWorkspace(backend.workspace)
+                if backend.workspace
+                else TaggedCloudWorkspaces(list(backend.workspace_tags))
+            )
+            CloudBackend(self, organization=backend.organization, workspaces=workspaces, hostname=backend.hostname)
+        else:
+            # State beside the output directory, by a relative path: the output stays
+            # the same wherever the project is checked out. `terraform init
+            # -backend-config=path=...` points one run elsewhere.
+            LocalBackend(self, path=backend.path or f"../../../terraform.{stack_name}.tfstate")
 
     def _output(self, name: str, value: str, description: str) -> None:
         TerraformOutput(self, name, value=value, description=description).override_logical_id(name)

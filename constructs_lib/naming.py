@@ -6,7 +6,6 @@ replacement. tests/test_naming.py pins every name.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from constructs_lib.config import Settings, Tenant
@@ -25,8 +24,7 @@ class Names:
     @property
     def stack(self) -> str:
         """The cdktf stack name, and so the local state file name."""
-        environment = re.sub(r"[^a-z0-9]+", "-", self.settings.environment.lower()).strip("-")
-        return f"{self.settings.name_prefix}-{environment}"
+        return self.settings.stack
 
     @property
     def key_alias(self) -> str:

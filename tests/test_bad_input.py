@@ -257,9 +257,9 @@ def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
         {"account_id": 591338347562, "region": "eu-central-1 ", "noncurrent_version_expiration_days": "1", "colour": 1},
     )
     assert rejected(run_main(tmp_path, project=project)) == [
-        "cdktf.json: context.cci.colour is not a known setting (known: account_id, environment, key_admin_role_arns, "
-        "lambda_role_arn, name_prefix, noncurrent_version_expiration_days, owner, project, region, tenants_file, "
-        "version)",
+        "cdktf.json: context.cci.colour is not a known setting (known: account_id, backend, environment, "
+        "environments, key_admin_role_arns, lambda_role_arn, name_prefix, noncurrent_version_expiration_days, owner, "
+        "project, region, tenants_file, version)",
         "cdktf.json: context.cci.account_id must be a non-empty string, got 591338347562",
         "cdktf.json: context.cci.region must be an AWS region such as 'eu-central-1', got 'eu-central-1 '",
         "cdktf.json: context.cci.noncurrent_version_expiration_days must be a whole number of days from 1 to 3650, "
