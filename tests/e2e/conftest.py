@@ -36,6 +36,7 @@ class Workspace:
     env: dict[str, str]
     state: Path
     runs: int = field(default=0)
+    last_plan: dict[str, Any] = field(default_factory=dict)
 
     def synth(self, tenants: Sequence[Tenant], settings: Settings | None = None) -> Path:
         """Synthesize into a fresh directory and ``terraform init`` it on the shared state."""
@@ -55,7 +56,8 @@ class Workspace:
         plan_file = stack_dir / "plan.bin"
         terraform.run(["plan", "-input=false", "-no-color", f"-out={plan_file}", *extra], cwd=stack_dir, env=self.env)
         shown = terraform.run(["show", "-json", "-no-color", str(plan_file)], cwd=stack_dir, env=self.env)
-        changes: list[dict[str, Any]] = json.loads(shown.stdout).get("resource_changes", [])
+        self.last_plan = json.loads(shown.stdout)
+        changes: list[dict[str, Any]] = self.last_plan.get("resource_changes", [])
         return [c for c in changes if c["change"]["actions"] != ["no-op"]]
 
     def outputs(self, stack_dir: Path) -> dict[str, Any]:

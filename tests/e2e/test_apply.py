@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from cci_tools import terraform
+from cci_tools.audit import render_changes
 from constructs_lib.config import Tenant
 from tests.e2e.conftest import E2E_TENANTS, Aws, Workspace
 
@@ -230,6 +231,9 @@ def test_adding_a_tenant_plans_only_that_tenants_record(deployed: Path, workspac
     assert summary(without_known_gaps(workspace.plan(stack_dir))) == [
         ('aws_dynamodb_table_item.tenant_config["newco"]', ["create"])
     ]
+    section, destroyed = render_changes(workspace.last_plan)
+    assert destroyed == [] and "[!CAUTION]" not in section
+    assert '### Create\n\n- tenant `newco`: `aws_dynamodb_table_item.tenant_config["newco"]`' in section
 
 
 def test_removing_a_tenant_plans_only_deleting_that_tenants_record(deployed: Path, workspace: Workspace) -> None:
@@ -237,6 +241,9 @@ def test_removing_a_tenant_plans_only_deleting_that_tenants_record(deployed: Pat
     assert summary(without_known_gaps(workspace.plan(stack_dir))) == [
         ('aws_dynamodb_table_item.tenant_config["acme"]', ["delete"])
     ]
+    section, destroyed = render_changes(workspace.last_plan)
+    assert destroyed == []  # a tenant's record is not a protected resource
+    assert '### Delete\n\n- tenant `acme`: `aws_dynamodb_table_item.tenant_config["acme"]`' in section
 
 
 def test_guarded_tenant_arrival_updates_the_key_policy_in_place(deployed: Path, workspace: Workspace) -> None:
@@ -251,6 +258,14 @@ def test_guarded_tenant_arrival_updates_the_key_policy_in_place(deployed: Path, 
     after = json.loads(key_change["after"]["policy"])
     guard = next(s for s in after["Statement"] if s["Sid"] == "AllowLambdaRoleForGuardedTenants")
     assert guard["Condition"]["StringEquals"]["kms:EncryptionContext:tenant_id"] == ["globex", "hooli"]
+    section, destroyed = render_changes(workspace.last_plan)
+    assert destroyed == []
+    assert "- foundation: `aws_kms_key.master`\n  Key policy, statement by statement:" in section
+    assert (
+        "  - changed statement `AllowLambdaRoleForGuardedTenants`:\n"
+        "    - `Condition.StringEquals.kms:EncryptionContext:tenant_id`: added `hooli`"
+    ) in section
+    assert '- tenant `hooli`: `aws_dynamodb_table_item.tenant_config["hooli"]`' in section
 
 
 def test_guarding_an_existing_tenant_updates_the_key_and_its_record_in_place(

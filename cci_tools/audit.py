@@ -1,0 +1,482 @@
+"""The auditor's report of what will be deployed, read from the synthesized JSON.
+
+    pipenv run audit [--stack-dir DIR] [--plan PLAN.json] [--output AUDIT.md] [--fail-on-destroy]
+
+Reads ``cdk.tf.json`` (not the Python settings), so the report describes exactly what
+Terraform will be given. With ``--plan`` (the output of ``terraform show -json PLAN``)
+it adds the changes: grouped by action and by tenant, key-policy changes as a
+statement-level diff, and a loud warning for any delete or replace of the key, a
+bucket or the table. ``--fail-on-destroy`` then exits with status 3, to gate a CI
+pipeline or a Terraform Cloud run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from constructs_lib.output import output_dir
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROTECTED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table")
+PURPOSE = {
+    "input": "Upload call audio",
+    "results": "Store JSON analytics output",
+    "athena_staging": "Athena query results",
+}
+Json = dict[str, Any]
+
+
+# --- waivers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiver:
+    check_id: str
+    title: str
+    resources: str
+    reason: str
+    compensates: str
+
+
+_WAIVER_HEAD = re.compile(r"#\s*WAIVER\s+(\S+)\s*\|\s*resources:\s*(.+?)\s*\|\s*(.+)$")
+
+
+def read_waivers(config: Path) -> list[Waiver]:
+    """The waivers of .checkov.yaml: each skipped check with its commented reason.
+
+    A skip without a complete ``# WAIVER`` comment block is an error: every waiver
+    must say what it concerns, why, and what compensates.
+    """
+    waivers: list[Waiver] = []
+    block: dict[str, str] = {}
+    field = ""
+    for line in config.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        head = _WAIVER_HEAD.match(text)
+        if head:
+            block = {"id": head.group(1), "resources": head.group(2), "title": head.group(3)}
+            field = ""
+        elif text.startswith("# reason:") or text.startswith("# compensates:"):
+            field = text[2:].split(":", 1)[0]
+            block[field] = text.split(":", 1)[1].strip()
+        elif text.startswith("#") and field and block:
+            block[field] += " " + text.lstrip("#").strip()
+        elif text.startswith("- ") and block:
+            check_id = text[2:].strip()
+            if block.get("id") != check_id or not block.get("reason") or not block.get("compensates"):
+                raise ValueError(
+                    f"{config.name}: skip of {check_id} lacks a complete '# WAIVER {check_id} ...' comment"
+                )
+            waivers.append(Waiver(check_id, block["title"], block["resources"], block["reason"], block["compensates"]))
+            block, field = {}, ""
+    return waivers
+
+
+# --- reading the synthesized stack ------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "))
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _policy(raw: str) -> Json:
+    document: Json = json.loads(raw.replace("$${", "${"))
+    return document
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _lifecycle(rules: list[Json]) -> str:
+    parts: list[str] = []
+    current = [e["days"] for r in rules for e in r.get("expiration", []) if "days" in e]
+    parts.append(f"delete after {_days(current[0])}" if current else "None (current objects kept)")
+    noncurrent = [n["noncurrent_days"] for r in rules for n in r.get("noncurrent_version_expiration", [])]
+    if noncurrent:
+        parts.append(f"noncurrent versions after {_days(noncurrent[0])}")
+    if any(e.get("expired_object_delete_marker") for r in rules for e in r.get("expiration", [])):
+        parts.append("expired delete markers removed")
+    aborts = [a["days_after_initiation"] for r in rules for a in r.get("abort_incomplete_multipart_upload", [])]
+    if aborts:
+        parts.append(f"incomplete uploads aborted after {_days(aborts[0])}")
+    return "; ".join(parts)
+
+
+def _statement_rows(policy: Json) -> list[str]:
+    rows = []
+    for s in policy["Statement"]:
+        principal = s.get("Principal", "")
+        principals = (
+            ", ".join(f"{kind}: {', '.join(v if isinstance(v, list) else [v])}" for kind, v in principal.items())
+            if isinstance(principal, dict)
+            else str(principal)
+        )
+        actions = s.get("Action", [])
+        conditions = "; ".join(
+            f"{op} {key} = {', '.join(v) if isinstance(v, list) else v}"
+            for op, pairs in s.get("Condition", {}).items()
+            for key, v in pairs.items()
+        )
+        rows.append(
+            f"| {s.get('Sid', '')} | {s['Effect']} | {_cell(principals)} | "
+            f"{_cell(', '.join(actions) if isinstance(actions, list) else actions)} | {_cell(conditions or '-')} |"
+        )
+    return rows
+
+
+def _tenants(resources: Json) -> list[tuple[str, Json]]:
+    items = resources.get("aws_dynamodb_table_item", {}).get("tenant_config", {}).get("for_each", {})
+    return [(tenant_id, json.loads(value["item"].replace("$${", "${"))) for tenant_id, value in sorted(items.items())]
+
+
+def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
+    """AUDIT.md for one synthesized stack."""
+    resources: Json = stack["resource"]
+    provider = stack["provider"]["aws"][0]
+    account, region = provider["allowed_account_ids"][0], provider["region"]
+    stack_name = stack["//"]["metadata"]["stackName"]
+    lines = [
+        f"# Audit report: {stack_name}",
+        "",
+        f"Generated by `pipenv run audit` from `{source}`, the Terraform JSON that will be planned and applied.",
+        f"Account `{account}` (the provider refuses any other: `allowed_account_ids`), region `{region}`.",
+        "Default tags on every resource: "
+        + ", ".join(f"`{k}={v}`" for k, v in sorted(provider["default_tags"][0]["tags"].items()))
+        + ".",
+        "",
+        "## Buckets",
+        "",
+        "| Bucket | Purpose | Lifecycle | Encryption | Versioning | Public access | Events |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for role, bucket in sorted(resources["aws_s3_bucket"].items(), key=lambda kv: list(PURPOSE).index(kv[0])):
+        sse = resources["aws_s3_bucket_server_side_encryption_configuration"][role]["rule"][0]
+        by_default = sse["apply_server_side_encryption_by_default"]
+        key_ref = re.sub(r"^\$\{(.+)\.arn\}$", r"\1", by_default.get("kms_master_key_id", ""))
+        encryption = (
+            f"SSE-KMS (`{key_ref}`)" if by_default["sse_algorithm"] == "aws:kms" else by_default["sse_algorithm"]
+        )
+        if sse.get("bucket_key_enabled"):
+            encryption += ", bucket key"
+        versioning = resources["aws_s3_bucket_versioning"][role]["versioning_configuration"]["status"]
+        pab = resources["aws_s3_bucket_public_access_block"][role]
+        flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+        public = "all 4 blocks" if all(pab.get(f) is True for f in flags) else "NOT fully blocked"
+        ownership = resources["aws_s3_bucket_ownership_controls"][role]["rule"]["object_ownership"]
+        public += "; ACLs disabled" if ownership == "BucketOwnerEnforced" else f"; ownership {ownership}"
+        tls = any(
+            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in _policy(resources["aws_s3_bucket_policy"][role]["policy"])["Statement"]
+        )
+        public += "; TLS only" if tls else "; TLS NOT enforced"
+        notification = resources.get("aws_s3_bucket_notification", {}).get(role, {})
+        events = "EventBridge" if notification.get("eventbridge") else "none"
+        protection = " (prevent_destroy)" if bucket.get("lifecycle", {}).get("prevent_destroy") else ""
+        lifecycle = _lifecycle(resources["aws_s3_bucket_lifecycle_configuration"][role]["rule"])
+        lines.append(
+            f"| `{bucket['bucket']}`{protection} | {PURPOSE.get(role, role)} | {lifecycle} | {encryption} | "
+            f"{versioning} | {public} | {events} |"
+        )
+
+    key = resources["aws_kms_key"]["master"]
+    alias = resources["aws_kms_alias"]["master"]["name"]
+    policy = _policy(key["policy"])
+    lines += [
+        "",
+        "## KMS key",
+        "",
+        "| Alias | Spec | Rotation | Deletion window | Region | Protection |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| `{alias}` | {key['customer_master_key_spec']}, {key['key_usage']} | "
+        f"{'enabled' if key.get('enable_key_rotation') else 'DISABLED'} | {_days(key['deletion_window_in_days'])} | "
+        f"{'multi-region' if key.get('multi_region') else f'single-region ({region})'} | "
+        f"{'prevent_destroy' if key.get('lifecycle', {}).get('prevent_destroy') else 'none'} |",
+        "",
+        "Key policy (as AWS receives it):",
+        "",
+        "| Sid | Effect | Principals | Actions | Conditions |",
+        "| --- | --- | --- | --- | --- |",
+        *_statement_rows(policy),
+    ]
+
+    table = resources["aws_dynamodb_table"]["tenant_config"]
+    sse_table = table.get("server_side_encryption", {})
+    lines += [
+        "",
+        "## Tenant config table",
+        "",
+        "| Table | Key | Billing | Encryption | Point-in-time recovery | Deletion protection | Protection |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| `{table['name']}` | `{table['hash_key']}` | {table.get('billing_mode', 'PROVISIONED')} | "
+        f"{'KMS (`aws_kms_key.master`)' if sse_table.get('enabled') else 'AWS owned key'} | "
+        f"{'on' if table.get('point_in_time_recovery', {}).get('enabled') else 'OFF'} | "
+        f"{'on' if table.get('deletion_protection_enabled') else 'OFF'} | "
+        f"{'prevent_destroy' if table.get('lifecycle', {}).get('prevent_destroy') else 'none'} |",
+        "",
+        "## Tenants",
+        "",
+    ]
+    tenants = _tenants(resources)
+    if tenants:
+        lines += ["| Tenant | Display name | KMS guard | Tags |", "| --- | --- | --- | --- |"]
+        for tenant_id, item in tenants:
+            tags = ", ".join(f"{k}={v['S']}" for k, v in sorted(item["tags"]["M"].items()))
+            guard = "guarded" if item["kms_guard"]["BOOL"] else "-"
+            lines.append(f"| `{tenant_id}` | {_cell(item['display_name']['S'])} | {guard} | {_cell(tags)} |")
+    else:
+        lines.append("No tenants: the foundation alone.")
+
+    lines += [
+        "",
+        "## Scanner waivers",
+        "",
+        "checkov runs on every synthesized stack in CI (`.checkov.yaml`); these checks are skipped, each for a reason:",
+        "",
+        "| Check | What | Resources | Reason | Compensated by |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {w.check_id} | {_cell(w.title)} | {_cell(w.resources)} | {_cell(w.reason)} | {_cell(w.compensates)} |"
+            for w in waivers
+        ),
+        "",
+        "## AWS Foundational Security Best Practices",
+        "",
+        "| Control | Requirement | Met by | Status |",
+        "| --- | --- | --- | --- |",
+        *_controls(resources, policy, waivers),
+        "",
+        "## Resources and references",
+        "",
+        "```mermaid",
+        *_diagram(resources),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _controls(resources: Json, policy: Json, waivers: list[Waiver]) -> list[str]:
+    buckets = sorted(resources["aws_s3_bucket"])
+    key = resources["aws_kms_key"]["master"]
+    table = resources["aws_dynamodb_table"]["tenant_config"]
+
+    def every(kind: str, test: Any) -> bool:
+        return all(test(resources[kind][b]) for b in buckets)
+
+    pab = every(
+        "aws_s3_bucket_public_access_block",
+        lambda p: all(
+            p.get(f)
+            for f in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+        ),
+    )
+    tls = every(
+        "aws_s3_bucket_policy",
+        lambda p: any(
+            s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in _policy(p["policy"])["Statement"]
+        ),
+    )
+    private = pab and every(
+        "aws_s3_bucket_policy",
+        lambda p: (
+            not any(
+                s["Effect"] == "Allow" and s.get("Principal") in ("*", {"AWS": "*"})
+                for s in _policy(p["policy"])["Statement"]
+            )
+        ),
+    )
+    versioned = every("aws_s3_bucket_versioning", lambda v: v["versioning_configuration"]["status"] == "Enabled")
+    lifecycle = all(b in resources["aws_s3_bucket_lifecycle_configuration"] for b in buckets)
+    acls = every("aws_s3_bucket_ownership_controls", lambda o: o["rule"]["object_ownership"] == "BucketOwnerEnforced")
+    kms = every(
+        "aws_s3_bucket_server_side_encryption_configuration",
+        lambda c: c["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms",
+    )
+    waived = {w.check_id for w in waivers}
+    rows = [
+        ("S3.1 / S3.8", "Block public access", "`aws_s3_bucket_public_access_block.*`: all four flags", pab),
+        ("S3.2 / S3.3", "No public read or write", "public access block, no public statement in any bucket policy", private),
+        ("S3.5", "Require SSL", "`aws_s3_bucket_policy.*`: Deny when `aws:SecureTransport` is false", tls),
+        ("S3.9", "Server access logging", "waived (CKV_AWS_18): see Scanner waivers", "CKV_AWS_18" in waived and None),
+        ("S3.10", "Versioned buckets have lifecycle", "`aws_s3_bucket_lifecycle_configuration.*` on every versioned bucket", versioned and lifecycle),
+        ("S3.12", "No ACLs", "`aws_s3_bucket_ownership_controls.*`: BucketOwnerEnforced", acls),
+        ("S3.13", "Lifecycle configured", "`aws_s3_bucket_lifecycle_configuration.*`", lifecycle),
+        ("S3.14", "Versioning enabled", "`aws_s3_bucket_versioning.*`: Enabled", versioned),
+        ("S3.17", "Encrypted at rest with KMS", "`aws_s3_bucket_server_side_encryption_configuration.*`: aws:kms", kms),
+        ("KMS.3", "Key not unintentionally deleted", "`aws_kms_key.master`: prevent_destroy, 30-day deletion window",
+         key.get("lifecycle", {}).get("prevent_destroy") is True and key["deletion_window_in_days"] >= 7),
+        ("KMS.4", "Key rotation enabled", "`aws_kms_key.master`: enable_key_rotation", key.get("enable_key_rotation") is True),
+        ("KMS.5", "Key not publicly accessible", "no Allow statement for `*` in the key policy",
+         not any(s["Effect"] == "Allow" and s.get("Principal") in ("*", {"AWS": "*"}) for s in policy["Statement"])),
+        ("DynamoDB.1", "Scales with demand", "`aws_dynamodb_table.tenant_config`: on-demand billing", table.get("billing_mode") == "PAY_PER_REQUEST"),
+        ("DynamoDB.2", "Point-in-time recovery", "`aws_dynamodb_table.tenant_config`: point_in_time_recovery",
+         table.get("point_in_time_recovery", {}).get("enabled") is True),
+        ("DynamoDB.6", "Deletion protection", "`aws_dynamodb_table.tenant_config`: deletion_protection_enabled",
+         table.get("deletion_protection_enabled") is True),
+    ]  # fmt: skip
+    status = {True: "met", False: "**NOT MET**", None: "waived"}
+    return [f"| {c} | {r} | {m} | {status[s if s is None else bool(s)]} |" for c, r, m, s in rows]
+
+
+def _diagram(resources: Json) -> list[str]:
+    alias = resources["aws_kms_alias"]["master"]["name"]
+    lines = ["flowchart LR"]
+    lines.append(f'  key["aws_kms_key.master<br/>{alias}"]')
+    for role in sorted(resources["aws_s3_bucket"], key=lambda r: list(PURPOSE).index(r)):
+        lines.append(f'  {role}["aws_s3_bucket.{role}"]')
+        lines.append(f"  key -- SSE-KMS --> {role}")
+    lines.append('  table["aws_dynamodb_table.tenant_config"]')
+    lines.append("  key -- encrypts --> table")
+    lines.append('  items["aws_dynamodb_table_item.tenant_config[*]"]')
+    lines.append("  items -- records in --> table")
+    if resources.get("aws_s3_bucket_notification"):
+        lines.append('  eb(["EventBridge default bus"])')
+        for role in sorted(resources["aws_s3_bucket_notification"]):
+            lines.append(f"  {role} -- object events --> eb")
+    return lines
+
+
+# --- plan review -------------------------------------------------------------------------
+
+
+def _action(actions: list[str]) -> str:
+    if "delete" in actions and "create" in actions:
+        return "replace"
+    return actions[0]
+
+
+def _tenant_of(address: str) -> str | None:
+    match = re.search(r'\["([^"]+)"\]$', address)
+    return match.group(1) if match and address.startswith("aws_dynamodb_table_item.tenant_config") else None
+
+
+def _policy_diff(before: str, after: str) -> list[str]:
+    old = {s.get("Sid", f"#{i}"): s for i, s in enumerate(json.loads(before)["Statement"])}
+    new = {s.get("Sid", f"#{i}"): s for i, s in enumerate(json.loads(after)["Statement"])}
+    lines = []
+    for sid in [*old, *(s for s in new if s not in old)]:
+        if sid not in new:
+            lines.append(f"- removed statement `{sid}`")
+        elif sid not in old:
+            lines.append(f"- added statement `{sid}`: `{json.dumps(new[sid], sort_keys=True)}`")
+        elif old[sid] != new[sid]:
+            lines.append(f"- changed statement `{sid}`:")
+            for field in sorted(set(old[sid]) | set(new[sid])):
+                a, b = old[sid].get(field), new[sid].get(field)
+                if a != b:
+                    lines.extend(f"  - {line}" for line in _value_diff(field, a, b))
+    return lines or ["- no statement changed (formatting only)"]
+
+
+def _value_diff(path: str, a: Any, b: Any) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            line
+            for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)
+            for line in _value_diff(f"{path}.{k}", a.get(k), b.get(k))
+        ]
+    if isinstance(a, list | str) and isinstance(b, list | str) and (isinstance(a, list) or isinstance(b, list)):
+        old, new = set(a if isinstance(a, list) else [a]), set(b if isinstance(b, list) else [b])
+        parts = [f"added `{v}`" for v in sorted(new - old)] + [f"removed `{v}`" for v in sorted(old - new)]
+        return [f"`{path}`: {', '.join(parts)}"]
+    return [f"`{path}`: `{json.dumps(a)}` → `{json.dumps(b)}`"]
+
+
+def render_changes(plan: Json) -> tuple[str, list[str]]:
+    """The change section for a ``terraform show -json`` plan, and the protected resources it destroys."""
+    changes = [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
+    destroyed = sorted(
+        c["address"] for c in changes if c["type"] in PROTECTED_TYPES and "delete" in c["change"]["actions"]
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for change in changes:
+        counts[_action(change["change"]["actions"])] += 1
+    lines = ["## Changes in this plan", ""]
+    if destroyed:
+        lines += [
+            "> [!CAUTION]",
+            "> **This plan destroys protected foundation resources:** "
+            + ", ".join(f"`{a}`" for a in destroyed)
+            + ". Deleting the key makes every object encrypted under it unreadable; deleting a bucket or the table "
+            "loses its data. Stop and review.",
+            "",
+        ]
+    if not changes:
+        return "\n".join([*lines, "No changes.", ""]), destroyed
+    lines.append(
+        "Summary: "
+        + ", ".join(f"{counts[a]} to {a}" for a in ("create", "update", "replace", "delete") if counts[a])
+        + "."
+    )
+    groups: dict[str, dict[str, list[Json]]] = defaultdict(lambda: defaultdict(list))
+    for change in changes:
+        groups[_action(change["change"]["actions"])][_tenant_of(change["address"]) or ""].append(change)
+    for action in ("delete", "replace", "create", "update"):
+        if action not in groups:
+            continue
+        lines += ["", f"### {action.capitalize()}", ""]
+        for tenant in sorted(groups[action]):
+            label = f"tenant `{tenant}`" if tenant else "foundation"
+            for change in groups[action][tenant]:
+                lines.append(f"- {label}: `{change['address']}`")
+                if change["type"] == "aws_kms_key" and action == "update":
+                    before, after = change["change"]["before"], change["change"]["after"]
+                    if before.get("policy") != after.get("policy"):
+                        lines.append("  Key policy, statement by statement:")
+                        lines.extend(f"  {line}" for line in _policy_diff(before["policy"], after["policy"]))
+    return "\n".join([*lines, ""]), destroyed
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def find_stack_dir(environ: dict[str, str]) -> Path:
+    stacks = sorted(p for p in (output_dir(environ) / "stacks").glob("*") if (p / "cdk.tf.json").exists())
+    if len(stacks) != 1:
+        names = ", ".join(p.name for p in stacks) or "none"
+        raise SystemExit(f"error: found {len(stacks)} synthesized stacks ({names}); pass --stack-dir")
+    return stacks[0]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="audit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack-dir", type=Path, help="default: the one stack under cdktf.out/stacks")
+    parser.add_argument("--plan", type=Path, help="output of terraform show -json PLAN")
+    parser.add_argument("--output", type=Path, default=Path("AUDIT.md"))
+    parser.add_argument(
+        "--fail-on-destroy",
+        action="store_true",
+        help="exit 3 if the plan deletes or replaces the key, a bucket or the table",
+    )
+    args = parser.parse_args(argv)
+    stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
+    stack = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+    source = f"cdktf.out/stacks/{stack_dir.name}/cdk.tf.json"
+    report = render_report(stack, read_waivers(PROJECT_DIR / ".checkov.yaml"), source=source)
+    destroyed: list[str] = []
+    if args.plan:
+        changes, destroyed = render_changes(json.loads(args.plan.read_text(encoding="utf-8")))
+        report += "\n" + changes
+    args.output.write_text(report, encoding="utf-8")
+    print(f"wrote {args.output}")
+    if destroyed:
+        print(f"WARNING: the plan destroys protected resources: {', '.join(destroyed)}", file=sys.stderr)
+        if args.fail_on_destroy:
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
