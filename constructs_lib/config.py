@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 
 from constructs_lib.backends import BackendSettings, LocalBackendSettings, parse_backend, parse_backend_override
 from constructs_lib.errors import ConfigError
-from constructs_lib.jsonfile import load_json
+from constructs_lib.jsonfile import describe, load_json
 from constructs_lib.tenant_schema import schema_problems
 
 #: The seed's deployment values (design record, 2025-11-06). ``cdktf.json`` repeats them.
@@ -134,10 +133,6 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else json.dumps(value)
-
-
 def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Settings, ...]:
     """Read ``cdktf.json`` context and the ``CCI_*`` overrides into one Settings per stack.
 
@@ -152,7 +147,7 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
     document = load_json(cdktf_json, label) if cdktf_json.exists() else {}
     raw = document.get("context", {}).get("cci", {}) if isinstance(document, dict) else {}
     if not isinstance(raw, dict):
-        raise ConfigError([f"{label}: context.cci must be an object, got {_describe(raw)}"])
+        raise ConfigError([f"{label}: context.cci must be an object, got {describe(raw)}"])
     known = sorted({*DEFAULT_CONTEXT, "environments"})
     errors = [
         f"{label}: context.cci.{key} is not a known setting (known: {', '.join(known)})"
@@ -167,7 +162,7 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
         plan = []
         if not isinstance(declared, dict) or not declared:
             errors.append(
-                f"{label}: context.cci.environments must be an object of named environments, got {_describe(declared)}"
+                f"{label}: context.cci.environments must be an object of named environments, got {describe(declared)}"
             )
             declared = {}
         for name, entry in sorted(declared.items()):
@@ -175,7 +170,7 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
             if not ENVIRONMENT_NAME_PATTERN.fullmatch(name):
                 errors.append(f"{where}: the name must be 1-31 lowercase letters, digits or hyphens, got {name!r}")
             elif not isinstance(entry, dict):
-                errors.append(f"{where} must be an object of settings, got {_describe(entry)}")
+                errors.append(f"{where} must be an object of settings, got {describe(entry)}")
             else:
                 errors += [
                     f"{where}.{key} cannot be set per environment (allowed: {', '.join(sorted(ENVIRONMENT_KEYS))})"
@@ -237,7 +232,7 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         if isinstance(context[key], str) and context[key]:
             strings[key] = context[key]
         else:
-            errors.append(f"{sources[key]} must be a non-empty string, got {_describe(context[key])}")
+            errors.append(f"{sources[key]} must be a non-empty string, got {describe(context[key])}")
 
     account_id = strings.get("account_id", "")
     if "account_id" in strings and not ACCOUNT_ID_PATTERN.fullmatch(account_id):
@@ -265,13 +260,13 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
 
     admins = context["key_admin_role_arns"]
     if not isinstance(admins, list):
-        errors.append(f"{sources['key_admin_role_arns']} must be a list of IAM role ARNs, got {_describe(admins)}")
+        errors.append(f"{sources['key_admin_role_arns']} must be a list of IAM role ARNs, got {describe(admins)}")
         admins = []
     for i, arn in enumerate(admins):
         if not isinstance(arn, str) or not IAM_ROLE_ARN_PATTERN.fullmatch(arn):
             errors.append(
                 f"{sources['key_admin_role_arns']}[{i}] must be an IAM role ARN "
-                f"(arn:aws:iam::<account>:role/<name>), got {_describe(arn)}"
+                f"(arn:aws:iam::<account>:role/<name>), got {describe(arn)}"
             )
     if len(set(admins)) != len(admins):
         errors.append(f"{sources['key_admin_role_arns']} lists a role more than once")
@@ -282,7 +277,7 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
     elif not isinstance(lambda_role_arn, str) or not IAM_ROLE_ARN_PATTERN.fullmatch(lambda_role_arn):
         errors.append(
             f"{sources['lambda_role_arn']} must be an IAM role ARN "
-            f"(arn:aws:iam::<account>:role/<name>) or null, got {_describe(lambda_role_arn)}"
+            f"(arn:aws:iam::<account>:role/<name>) or null, got {describe(lambda_role_arn)}"
         )
 
     raw_backend = context["backend"]
@@ -303,7 +298,7 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
     if isinstance(noncurrent, bool) or not isinstance(noncurrent, int) or not 1 <= noncurrent <= 3650:
         errors.append(
             f"{sources['noncurrent_version_expiration_days']} must be a whole number of days "
-            f"from 1 to 3650, got {_describe(noncurrent)}"
+            f"from 1 to 3650, got {describe(noncurrent)}"
         )
     if errors:
         raise ConfigError(errors)

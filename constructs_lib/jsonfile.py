@@ -34,6 +34,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+def describe(value: Any) -> str:
+    """A value as the user wrote it: strings quoted Python-style, the rest as JSON."""
+    return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
 def json_path(path: list[str | int]) -> str:
     """``['tenants', 2, 'tags']`` -> ``tenants[2].tags``."""
     text = ""

@@ -22,7 +22,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from constructs_lib.jsonfile import json_path
+from constructs_lib.jsonfile import describe, json_path
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "tenants.schema.json"
 
@@ -48,10 +48,6 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else json.dumps(value)
-
-
 def _where(label: str, document: Any, path: list[str | int]) -> str:
     """``tenants.json: tenants[2] ('acme')`` for anything inside a tenant."""
     if len(path) >= 2 and path[0] == "tenants" and isinstance(path[1], int):
@@ -71,7 +67,7 @@ def _message(label: str, document: Any, error: ValidationError) -> list[str]:
     instance: Any = error.instance
     rule = subschema.get("x-rule", error.message)
     if "propertyNames" in error.schema_path:
-        return [f"{where}: tag key {_describe(instance)} {rule}"]
+        return [f"{where}: tag key {describe(instance)} {rule}"]
     if error.validator == "additionalProperties":
         allowed = sorted(subschema.get("properties", {}))
         unknown = sorted(set(instance) - set(allowed))
@@ -81,8 +77,8 @@ def _message(label: str, document: Any, error: ValidationError) -> list[str]:
         rules = {key: sub.get("x-rule", "is required") for key, sub in subschema.get("properties", {}).items()}
         return [f"{where}: {key} is missing; it {rules.get(key, 'is required')}" for key in missing]
     if len(inner) == 2 and inner[0] == "tags":
-        return [f"{where}: tag {inner[1]!r} value {_describe(instance)} {rule}"]
-    got = _describe(instance)
+        return [f"{where}: tag {inner[1]!r} value {describe(instance)} {rule}"]
+    got = describe(instance)
     got = got if len(got) <= 100 else got[:97] + "..."
     if not path:
         return [f"{label}: {rule}, got {got}"]
