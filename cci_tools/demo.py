@@ -60,14 +60,9 @@ def deploy(settings: Settings, workdir: Path, emulator: Emulator) -> tuple[Path,
 
 def report(settings: Settings, emulator: Emulator, outputs: dict[str, Any]) -> list[str]:
     """What the emulator now holds, read back with boto3."""
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=settings.region
-    )
-    s3 = session.client("s3", endpoint_url=emulator.endpoint)
-    kms = session.client("kms", endpoint_url=emulator.endpoint)
-    dynamodb = session.client("dynamodb", endpoint_url=emulator.endpoint)
+    s3 = emulator.client("s3", region=settings.region)
+    kms = emulator.client("kms", region=settings.region)
+    dynamodb = emulator.client("dynamodb", region=settings.region)
 
     key_arn = outputs["key_arn"]
     rotation = kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"]

@@ -21,8 +21,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
+#: moto accepts any credentials; these keep real ones from ever being sent to it.
+CREDENTIAL = "emulator"
 
 
 def free_port() -> int:
@@ -89,12 +92,21 @@ class Emulator:
         """Environment for the AWS provider, the CLI tools and boto3 to talk to the emulator."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "emulator",
-            "AWS_SECRET_ACCESS_KEY": "emulator",
+            "AWS_ACCESS_KEY_ID": CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": CREDENTIAL,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
+
+    def client(self, service: str, *, region: str) -> Any:
+        """A boto3 client bound to the emulator, and to nothing else."""
+        import boto3  # a dev dependency: only the demo and the tests talk to the emulator
+
+        session = boto3.session.Session(
+            aws_access_key_id=CREDENTIAL, aws_secret_access_key=CREDENTIAL, region_name=region
+        )
+        return session.client(service, endpoint_url=self.endpoint)
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -100,18 +100,14 @@ def outputs(deployed: Path, workspace: Workspace) -> dict[str, Any]:
 
 
 class Aws:
-    """boto3 clients bound to the emulator, and to nothing else."""
+    """boto3 clients bound to the session's emulator, and to nothing else."""
 
     def __init__(self, running: emulator.Emulator, region: str) -> None:
-        import boto3
-
-        self._session = boto3.session.Session(
-            aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=region
-        )
-        self._endpoint = running.endpoint
+        self._emulator = running
+        self._region = region
 
     def client(self, service: str) -> Any:
-        return self._session.client(service, endpoint_url=self._endpoint)
+        return self._emulator.client(service, region=self._region)
 
 
 @pytest.fixture(scope="session")
