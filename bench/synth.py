@@ -141,11 +141,7 @@ def emulator_times(workdir: Path, stack_dir: Path, account: str, region: str) ->
     with emulator.Emulator(account_id=account) as running:
         env = terraform.terraform_env(terraform.write_cli_config(workdir), running.aws_env(region=region))
         shutil.rmtree(stack_dir / ".terraform", ignore_errors=True)
-        terraform.run(
-            ["init", "-input=false", "-no-color", f"-backend-config=path={workdir / 'bench.tfstate'}"],
-            cwd=stack_dir,
-            env=env,
-        )
+        terraform.init_with_state_file(stack_dir, env=env, state=workdir / "bench.tfstate")
         started = time.perf_counter()
         terraform.run(["plan", "-input=false", "-no-color", "-out=bench.plan"], cwd=stack_dir, env=env)
         times["terraform plan (emulator)"] = time.perf_counter() - started

@@ -46,11 +46,7 @@ def deploy(settings: Settings, workdir: Path, emulator: Emulator) -> tuple[Path,
     stack_dir = outdir / "stacks" / Names(settings=settings).stack
     env = terraform.terraform_env(terraform.write_cli_config(workdir), emulator.aws_env(region=settings.region))
     step("terraform init")
-    terraform.run(
-        ["init", "-input=false", "-no-color", f"-backend-config=path={workdir / 'terraform.tfstate'}"],
-        cwd=stack_dir,
-        env=env,
-    )
+    terraform.init_with_state_file(stack_dir, env=env, state=workdir / "terraform.tfstate")
     step("terraform apply (S3 lifecycle rules take the provider about a minute to confirm)")
     terraform.run(["apply", "-auto-approve", "-input=false", "-no-color"], cwd=stack_dir, env=env)
     shown = terraform.run(["output", "-json", "-no-color"], cwd=stack_dir, env=env)

@@ -94,3 +94,11 @@ def run(
             f"terraform {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def init_with_state_file(stack_dir: Path, *, env: Mapping[str, str], state: Path) -> None:
+    """``terraform init`` with the stack's local backend pointed at ``state`` for this run.
+
+    A partial backend configuration, so the synthesized JSON stays as it is.
+    """
+    run(["init", "-input=false", "-no-color", f"-backend-config=path={state}"], cwd=stack_dir, env=env)

@@ -43,9 +43,7 @@ class Workspace:
         self.runs += 1
         cdk_tf = synth_to(self.root / f"synth-{self.runs}", settings or self.settings, tenants)
         stack_dir = cdk_tf.parent
-        terraform.run(
-            ["init", "-input=false", "-no-color", f"-backend-config=path={self.state}"], cwd=stack_dir, env=self.env
-        )
+        terraform.init_with_state_file(stack_dir, env=self.env, state=self.state)
         return stack_dir
 
     def apply(self, stack_dir: Path) -> None:
