@@ -1,5 +1,8 @@
 """Strict JSON reading for hand-edited files: no duplicate keys, no NaN, UTF-8 only.
 
+Strings must be Unicode text: JSON lets ``"\\ud800"`` stand alone, Unicode does not, and
+no AWS API or UTF-8 file can carry it.
+
 Python's json module keeps the last of two equal keys without a word, so a tenant
 written with ``kms_guard`` twice would silently lose one. Here every duplicate is an
 error that names where it is.
@@ -8,6 +11,7 @@ error that names where it is.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,42 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
             obj.duplicates.append(key)
         obj[key] = value
     return obj
+
+
+class _DuplicateKey(Exception):
+    """Raised by the fast parse at the first duplicated key."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+#: A \u escape of a UTF-16 surrogate: JSON allows a lone one, Unicode text does not.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _surrogate_problems(value: Any, path: list[str | int], label: str, problems: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if not _is_text(key):
+                problems.append(f"{label}: {json_path(path)} has a key with a lone UTF-16 surrogate, {key!r}")
+            _surrogate_problems(child, [*path, key], label, problems)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _surrogate_problems(child, [*path, index], label, problems)
+    elif isinstance(value, str) and not _is_text(value):
+        problems.append(f"{label}: {json_path(path)} has a lone UTF-16 surrogate, {value!r}; it is not Unicode text")
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _no_constant(name: str) -> Any:
@@ -58,19 +98,12 @@ def _duplicate_problems(value: Any, path: list[str | int], label: str, problems:
             _duplicate_problems(child, [*path, index], label, problems)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain(child) for key, child in value.items()}
-    if isinstance(value, list):
-        return [_plain(child) for child in value]
-    return value
-
-
 def load_json(path: Path, label: str) -> Any:
     """Parse ``path`` strictly; ``label`` names the file in messages.
 
     Raises ConfigError for a missing or unreadable file, text that is not UTF-8,
-    invalid JSON, NaN or Infinity, and every duplicated key (all listed).
+    invalid JSON, NaN or Infinity, every duplicated key and every string with a lone
+    surrogate (all listed). The common case, a clean file, costs one C-speed parse.
     """
     try:
         data = path.read_bytes()
@@ -83,13 +116,21 @@ def load_json(path: Path, label: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{label}: is not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x})"]) from None
     try:
-        document = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constant)
+        try:
+            document = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_no_constant)
+        except _DuplicateKey:
+            # Parse again, slowly, to name every duplicate and where it is.
+            remembered = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constant)
+            problems: list[str] = []
+            _duplicate_problems(remembered, [], label, problems)
+            raise ConfigError(problems) from None
     except json.JSONDecodeError as exc:
         raise ConfigError([f"{label}: is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
     except ValueError as exc:
         raise ConfigError([f"{label}: is not valid JSON: {exc}"]) from None
-    problems: list[str] = []
-    _duplicate_problems(document, [], label, problems)
-    if problems:
-        raise ConfigError(problems)
-    return _plain(document)
+    if _SURROGATE_ESCAPE.search(text):
+        surrogates: list[str] = []
+        _surrogate_problems(document, [], label, surrogates)
+        if surrogates:
+            raise ConfigError(surrogates)
+    return document
