@@ -1,14 +1,30 @@
-"""The published schema: valid, referenced by tenants.json, and in step with the code."""
+"""The published schema: valid, referenced by tenants.json, in step with the code and its fast check."""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from constructs_lib.naming import STACK_TAG_KEYS
-from constructs_lib.tenant_schema import SCHEMA_PATH, schema, schema_problems
+from constructs_lib.tenant_schema import (
+    _IMPLEMENTED_SHAPE,
+    SCHEMA_PATH,
+    _validator_class,
+    conforms,
+    rules_for,
+    schema,
+    schema_problems,
+    schema_shape,
+)
 from tests.helpers import PROJECT_DIR
+from tests.test_tenant_properties import MUTATIONS, valid_documents
 
 
 def test_schema_is_a_valid_draft_2020_12_schema() -> None:
@@ -38,3 +54,95 @@ def test_every_rule_in_the_schema_has_a_sentence_for_the_user() -> None:
 def test_dollar_matches_only_at_the_very_end_as_in_ecma_262() -> None:
     (message,) = schema_problems({"tenants": [{"tenant_id": "acme\n"}]}, "t.json")
     assert "tenant_id must be 3-63 lowercase letters" in message and "'acme\\n'" in message
+
+
+# --- the fast check (conforms) against jsonschema ----------------------------------
+
+
+def jsonschema_accepts(document: Any) -> bool:
+    return not any(_validator_class()(schema()).iter_errors(document))
+
+
+def test_the_fast_check_implements_the_shipped_schema_shape() -> None:
+    assert schema_shape(schema()) == _IMPLEMENTED_SHAPE
+    assert rules_for(schema()) is not None
+    shipped = json.loads((PROJECT_DIR / "tenants.json").read_text(encoding="utf-8"))
+    assert conforms(shipped)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s["$defs"]["tenant"]["properties"]["tenant_id"].update(minLength=5),
+        lambda s: s["$defs"]["tenant"]["properties"].update(region={"type": "string"}),
+        lambda s: s["$defs"]["tenant"].update(required=["tenant_id", "display_name"]),
+        lambda s: s["$defs"]["tenant"]["properties"]["kms_guard"].update(type="string"),
+        lambda s: s["$defs"]["tenant"].update(additionalProperties=True),
+        lambda s: s["properties"]["tenants"].update(maxItems=10),
+    ],
+)
+def test_a_schema_of_another_shape_turns_the_fast_check_off(edit: Callable[[dict[str, Any]], None]) -> None:
+    changed = copy.deepcopy(schema())
+    edit(changed)
+    assert rules_for(changed) is None
+
+
+def test_the_fast_check_reads_values_from_the_schema() -> None:
+    changed = copy.deepcopy(schema())
+    changed["$defs"]["tenant"]["properties"]["display_name"]["maxLength"] = 5
+    rules = rules_for(changed)
+    assert rules is not None and rules.name_max == 5
+
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "acme", "Acme", "ok-tenant", "a\n", " x", "aws:x", "Tenant", "${x}", "caf\u00e9", "v" * 257]),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+tag_maps = st.dictionaries(
+    st.sampled_from(["CostCenter", "cost center", "aws:x", "AWS:y", "Tenant", "Owner", "bad#key", "k" * 129, ""]),
+    json_scalars,
+    max_size=4,
+)
+near_tenants = st.fixed_dictionaries(
+    {},
+    optional={
+        "tenant_id": st.one_of(st.sampled_from(["acme", "globex-2", "ab", "Acme", "acme\n", "a" * 64]), json_scalars),
+        "display_name": json_scalars,
+        "kms_guard": json_scalars,
+        "tags": st.one_of(tag_maps, json_values),
+        "extra": json_values,
+    },
+)
+near_documents = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"tenants": st.one_of(st.lists(near_tenants, max_size=4), json_values)},
+        optional={"$schema": json_scalars, "other": json_scalars},
+    ),
+)
+
+
+@settings(deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(near_documents)
+def test_the_fast_check_agrees_with_jsonschema_on_near_miss_documents(document: Any) -> None:
+    assert conforms(document) == jsonschema_accepts(document)
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), valid_documents(min_size=1))
+def test_the_fast_check_agrees_with_jsonschema_on_valid_and_mutated_documents(
+    data: st.DataObject, document: dict[str, Any]
+) -> None:
+    assert conforms(document) and jsonschema_accepts(document)
+    index = data.draw(st.integers(min_value=0, max_value=len(document["tenants"]) - 1))
+    data.draw(st.sampled_from(MUTATIONS))(data.draw, document["tenants"][index])
+    assert conforms(document) == jsonschema_accepts(document)
