@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -344,16 +345,20 @@ def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
     """
     errors = schema_problems(document, source)
     raw_tenants = document.get("tenants") if isinstance(document, dict) else None
-    seen: dict[str, list[int]] = {}
-    for index, raw in enumerate(raw_tenants if isinstance(raw_tenants, list) else []):
-        if isinstance(raw, dict) and isinstance(raw.get("tenant_id"), str):
-            seen.setdefault(raw["tenant_id"], []).append(index)
-    for tenant_id, indexes in seen.items():
-        if len(indexes) > 1:
-            places = ", ".join(f"tenants[{i}]" for i in indexes)
-            errors.append(
-                f"{source}: tenant_id {tenant_id!r} appears {len(indexes)} times ({places}); ids must be unique"
-            )
+    raw_tenants = raw_tenants if isinstance(raw_tenants, list) else []
+    ids = [raw.get("tenant_id") if isinstance(raw, dict) else None for raw in raw_tenants]
+    ids = [tenant_id if isinstance(tenant_id, str) else None for tenant_id in ids]
+    if len(set(ids)) != len(ids):
+        seen: dict[str, list[int]] = {}
+        for index, tenant_id in enumerate(ids):
+            if isinstance(tenant_id, str):
+                seen.setdefault(tenant_id, []).append(index)
+        for tenant_id, indexes in seen.items():
+            if len(indexes) > 1:
+                places = ", ".join(f"tenants[{i}]" for i in indexes)
+                errors.append(
+                    f"{source}: tenant_id {tenant_id!r} appears {len(indexes)} times ({places}); ids must be unique"
+                )
     if errors:
         raise ConfigError(errors)
     tenants = [
@@ -361,11 +366,12 @@ def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
             tenant_id=raw["tenant_id"],
             display_name=raw.get("display_name", raw["tenant_id"]),
             kms_guard=raw.get("kms_guard", False),
-            tags=dict(sorted(raw.get("tags", {}).items())),
+            tags=raw.get("tags", {}),
         )
-        for raw in document["tenants"]
+        for raw in raw_tenants
     ]
-    return tuple(sorted(tenants, key=lambda t: t.tenant_id))
+    tenants.sort(key=attrgetter("tenant_id"))
+    return tuple(tenants)
 
 
 def load_tenants(path: Path) -> tuple[Tenant, ...]:

@@ -148,3 +148,30 @@ def test_unreadable_and_invalid_json_files_are_reported(tmp_path: Path) -> None:
     latin.write_bytes(b'{"tenants": [{"tenant_id": "caf\xe9"}]}')
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
         load_tenants(latin)
+
+
+def test_a_lone_surrogate_is_refused_naming_where_it_is(tmp_path: Path) -> None:
+    bad = tmp_path / "tenants.json"
+    bad.write_text('{"tenants": [{"tenant_id": "acme", "display_name": "Acme \\ud800"}]}', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_tenants(bad)
+    (problem,) = caught.value.problems
+    assert "tenants[0].display_name has a lone UTF-16 surrogate" in problem and problem.endswith("not Unicode text")
+
+
+def test_escaped_pairs_and_escaped_backslashes_are_ordinary_text(tmp_path: Path) -> None:
+    good = tmp_path / "tenants.json"
+    good.write_text('{"tenants": [{"tenant_id": "acme", "display_name": "\\ud83d\\ude00 a\\\\ud800"}]}')
+    (tenant,) = load_tenants(good)
+    assert tenant.display_name == "\U0001f600 a\\ud800"
+
+
+def test_every_duplicate_key_is_named_after_the_fast_parse_finds_one(tmp_path: Path) -> None:
+    twice = tmp_path / "tenants.json"
+    twice.write_text('{"tenants": [{"tenant_id": "a1b", "tenant_id": "a2b"}, {"tags": {}, "tags": {}}]}')
+    with pytest.raises(ConfigError) as caught:
+        load_tenants(twice)
+    assert [p.split(": ", 1)[1] for p in caught.value.problems] == [
+        "tenants[0] has the key 'tenant_id' more than once; keys must be unique",
+        "tenants[1] has the key 'tags' more than once; keys must be unique",
+    ]
