@@ -125,7 +125,7 @@ def main() -> int:
     print("\n".join(lines))
     print()
     print(f"Deployed and read back in {elapsed:.0f} s; the emulator is stopped and its state discarded.")
-    print("The same cdk.tf.json deploys to real AWS with real credentials: see README, 'Plan and deploy'.")
+    print("The same synthesized stack deploys to real AWS with real credentials: see README, 'Plan and deploy'.")
     return 0
 
 

@@ -69,18 +69,21 @@ def default_tags(settings: Settings) -> dict[str, str]:
 def tenant_tags(settings: Settings, tenant: Tenant) -> dict[str, str]:
     """The seed's per-tenant tag set (replication guide, step 4) plus the tenant's own tags.
 
-    Config validation refuses tenant tags that reuse one of the reserved keys, so
-    the stack's values always win.
+    Sorted by key. Config validation refuses tenant tags that reuse one of the
+    reserved keys, so the stack's values always win.
     """
     tags = dict(tenant.tags)
-    tags.update(
-        {
-            "Tenant": tenant.tenant_id,
-            "Project": settings.project,
-            "Environment": settings.environment,
-            "Component": "S3",
-            "Region": settings.region,
-            "Version": settings.version,
-        }
-    )
+    tags.update(shared_tenant_tags(settings))
+    tags["Tenant"] = tenant.tenant_id
     return dict(sorted(tags.items()))
+
+
+def shared_tenant_tags(settings: Settings) -> dict[str, str]:
+    """The part of every tenant's tag set that is the same for all tenants of a stack."""
+    return {
+        "Project": settings.project,
+        "Environment": settings.environment,
+        "Component": "S3",
+        "Region": settings.region,
+        "Version": settings.version,
+    }

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from cdktf import TerraformIterator, TerraformOutput
+import jsii
+from cdktf import IStackSynthesizer, ISynthesisSession, TerraformIterator, TerraformOutput, TerraformStack, Token
 from constructs import Construct
 
+from constructs_lib import tenant_file
 from constructs_lib.bindings import DynamodbTable, DynamodbTableItem
 from constructs_lib.config import Settings, Tenant
-from constructs_lib.naming import tenant_tags
-from constructs_lib.policies import compact_json, escape_terraform
-
-
-def tenant_record(settings: Settings, tenant: Tenant) -> dict[str, Any]:
-    """The tenant's config record in DynamoDB's attribute-value JSON."""
-    tags = tenant_tags(settings, tenant)
-    return {
-        "tenant_id": {"S": tenant.tenant_id},
-        "display_name": {"S": tenant.display_name},
-        "kms_guard": {"BOOL": tenant.kms_guard},
-        "tags": {"M": {key: {"S": value} for key, value in tags.items()}},
-    }
 
 
 class TenantModule(Construct):
@@ -33,6 +22,10 @@ class TenantModule(Construct):
     tenant plans a create or delete of that tenant's instance only. And the output
     ``tenant_tags``: a map from tenant id to the seed's per-tenant tag set (a table
     item cannot carry AWS tags), for the later phases that tag per-tenant resources.
+
+    The per-tenant values are written by Python into ``tenants.tf.json`` beside
+    ``cdk.tf.json`` (see constructs_lib.tenant_file for why); the resource and the
+    output here refer to its locals. Every synth of the stack writes both files.
 
     No marker objects are created for tenant prefixes: lifecycle would expire them
     and every apply would recreate them. Prefixes appear on first upload.
@@ -52,27 +45,44 @@ class TenantModule(Construct):
         table: DynamodbTable,
     ) -> None:
         super().__init__(scope, construct_id)
-        ordered = sorted(tenants, key=lambda t: t.tenant_id)
-        # Every string here is user data headed for a Terraform JSON literal: escape it.
-        records = {t.tenant_id: {"item": escape_terraform(compact_json(tenant_record(settings, t)))} for t in ordered}
-        iterator = TerraformIterator.from_map(records)
+        iterator = TerraformIterator.from_map(Token.as_any_map(f"${{local.{tenant_file.ITEMS_LOCAL}}}"))
         self.items = DynamodbTableItem(
             self,
             "item",
             for_each=iterator,
             table_name=table.name,
             hash_key=table.hash_key,
-            item=iterator.get_string("item"),
+            item=Token.as_string(iterator.value),
         )
         self.items.override_logical_id("tenant_config")
-        tags = {
-            t.tenant_id: {key: escape_terraform(value) for key, value in tenant_tags(settings, t).items()}
-            for t in ordered
-        }
         self.tags_output = TerraformOutput(
             self,
             "tenant_tags",
-            value=tags,
+            value=f"${{local.{tenant_file.TAGS_LOCAL}}}",
             description="Per-tenant tag sets, keyed by tenant_id",
         )
         self.tags_output.override_logical_id("tenant_tags")
+        stack = TerraformStack.of(self)
+        stack.synthesizer = FilesBesideStack(
+            stack, stack.synthesizer, {tenant_file.FILE_NAME: tenant_file.render(settings, tenants)}
+        )
+
+
+@jsii.implements(IStackSynthesizer)
+class FilesBesideStack:
+    """A stack synthesizer that writes extra files into the stack's directory.
+
+    It runs cdktf's own synthesizer first (cdk.tf.json), then writes ``files``
+    (name -> text) beside it, so ``app.synth()`` always produces the complete stack.
+    """
+
+    def __init__(self, stack: TerraformStack, inner: IStackSynthesizer, files: Mapping[str, str]) -> None:
+        self._stack = stack
+        self._inner = inner
+        self._files = dict(files)
+
+    def synthesize(self, session: ISynthesisSession) -> None:
+        self._inner.synthesize(session)
+        directory = Path(session.outdir) / session.manifest.for_stack(self._stack).working_directory
+        for name, text in self._files.items():
+            (directory / name).write_text(text, encoding="utf-8")

@@ -38,6 +38,14 @@ def tf(synth_file: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def tenant_locals(synth_file: Path) -> dict[str, Any]:
+    """The locals of the session's tenants.tf.json, the per-tenant values beside cdk.tf.json."""
+    document: dict[str, Any] = json.loads((synth_file.parent / "tenants.tf.json").read_text(encoding="utf-8"))
+    locals_: dict[str, Any] = document["locals"]
+    return locals_
+
+
+@pytest.fixture(scope="session")
 def resources(tf: dict[str, Any]) -> dict[str, dict[str, Any]]:
     by_type: dict[str, dict[str, Any]] = tf["resource"]
     return by_type

@@ -44,7 +44,10 @@ def test_provider_is_the_only_aws_provider_block(tf: dict[str, Any]) -> None:
     assert len(tf["provider"]["aws"]) == 1
 
 
-def test_tenant_items_are_keyed_by_tenant_id_not_position(resources: dict[str, dict[str, Any]]) -> None:
+def test_tenant_items_are_keyed_by_tenant_id_not_position(
+    resources: dict[str, dict[str, Any]], tenant_locals: dict[str, Any]
+) -> None:
     item = resources["aws_dynamodb_table_item"]["tenant_config"]
-    assert sorted(item["for_each"]) == ["acme", "demo-tenant", "globex", "initech"]
+    assert item["for_each"] == "${local.tenant_config_items}"
+    assert list(tenant_locals["tenant_config_items"]) == ["acme", "demo-tenant", "globex", "initech"]
     assert "count" not in item

@@ -48,7 +48,15 @@ def stock(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def test_fast_path_output_is_byte_identical_to_the_stock_import(stock: dict[str, bytes], tmp_path: Path) -> None:
     fast, stderr = synth(tmp_path, "out")
     assert stderr == ""  # no fallback warning: the fast path was taken
-    assert sorted(fast) == sorted(stock) == ["manifest.json", "stacks/cci-lite-production/cdk.tf.json"]
+    assert (
+        sorted(fast)
+        == sorted(stock)
+        == [
+            "manifest.json",
+            "stacks/cci-lite-production/cdk.tf.json",
+            "stacks/cci-lite-production/tenants.tf.json",
+        ]
+    )
     assert fast == stock
 
 

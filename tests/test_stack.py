@@ -274,13 +274,14 @@ def test_config_table_is_encrypted_recoverable_and_protected(resources: Resource
 
 def test_tenant_records_use_for_each_over_the_config_table(resources: Resources) -> None:
     item = resources["aws_dynamodb_table_item"]["tenant_config"]
+    assert item["for_each"] == "${local.tenant_config_items}"
     assert item["table_name"] == "${aws_dynamodb_table.tenant_config.name}"
     assert item["hash_key"] == "${aws_dynamodb_table.tenant_config.hash_key}"
-    assert item["item"] == "${each.value.item}"
+    assert item["item"] == "${each.value}"
 
 
-def test_tenant_record_holds_id_name_guard_and_tags(resources: Resources) -> None:
-    raw = resources["aws_dynamodb_table_item"]["tenant_config"]["for_each"]["acme"]["item"]
+def test_tenant_record_holds_id_name_guard_and_tags(tenant_locals: dict[str, Any]) -> None:
+    raw = tenant_locals["tenant_config_items"]["acme"]
     assert json.loads(raw) == {
         "tenant_id": {"S": "acme"},
         "display_name": {"S": "Acme Corp"},
@@ -299,13 +300,14 @@ def test_tenant_record_holds_id_name_guard_and_tags(resources: Resources) -> Non
     }
 
 
-def test_user_text_is_escaped_so_terraform_keeps_it_literal(resources: Resources) -> None:
-    raw = resources["aws_dynamodb_table_item"]["tenant_config"]["for_each"]["globex"]["item"]
+def test_user_text_is_escaped_so_terraform_keeps_it_literal(tenant_locals: dict[str, Any]) -> None:
+    raw = tenant_locals["tenant_config_items"]["globex"]
     assert "Globex $${not.interpolated}" in raw
 
 
-def test_tenant_tags_output_is_keyed_by_tenant(tf: dict[str, Any]) -> None:
-    tags = tf["output"]["tenant_tags"]["value"]
+def test_tenant_tags_output_is_keyed_by_tenant(tf: dict[str, Any], tenant_locals: dict[str, Any]) -> None:
+    assert tf["output"]["tenant_tags"]["value"] == "${local.tenant_tags}"
+    tags = tenant_locals["tenant_tags"]
     assert sorted(tags) == ["acme", "demo-tenant", "globex", "initech"]
     assert tags["initech"] == {
         "Component": "S3",
@@ -315,6 +317,11 @@ def test_tenant_tags_output_is_keyed_by_tenant(tf: dict[str, Any]) -> None:
         "Tenant": "initech",
         "Version": "v1.3",
     }
+
+
+def test_the_tenant_locals_are_defined_only_in_tenants_tf_json(tf: dict[str, Any]) -> None:
+    # Terraform refuses a local defined in two files of one module.
+    assert "locals" not in tf
 
 
 @pytest.mark.parametrize(

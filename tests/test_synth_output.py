@@ -44,7 +44,8 @@ def test_main_job_honours_cdktf_outdir_and_overrides(tmp_path: Path) -> None:
     synthesized = json.loads((outdir / "stacks" / "cci-lite-staging" / "cdk.tf.json").read_text(encoding="utf-8"))
     assert synthesized["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
     assert synthesized["resource"]["aws_s3_bucket"]["input"]["bucket"] == "cci-lite-input-123456789012-us-east-1"
-    assert list(synthesized["resource"]["aws_dynamodb_table_item"]["tenant_config"]["for_each"]) == ["acme"]
+    beside = json.loads((outdir / "stacks" / "cci-lite-staging" / "tenants.tf.json").read_text(encoding="utf-8"))
+    assert list(beside["locals"]["tenant_config_items"]) == ["acme"]
     assert not (PROJECT_DIR / "cdktf.out" / "stacks" / "cci-lite-staging").exists()
 
 
