@@ -39,7 +39,8 @@ class FoundationStack(TerraformStack):
       ``_ownership_controls``, ``_policy``, ``_lifecycle_configuration`` resources
       under the same name; ``aws_s3_bucket_notification.input`` (EventBridge)
     - ``aws_dynamodb_table.tenant_config``
-    - ``aws_dynamodb_table_item.tenant_config["<tenant_id>"]`` (for_each)
+    - ``aws_dynamodb_table_item.tenant_config["<tenant_id>"]`` (for_each over
+      ``local.tenant_config_items``, which ``tenants.tf.json`` beside ``cdk.tf.json`` defines)
     - outputs: ``key_arn``, ``key_alias``, ``<role>_bucket_name``,
       ``<role>_bucket_arn``, ``config_table_name``, ``config_table_arn``, ``tenant_tags``
 

@@ -222,6 +222,26 @@ def test_uploads_are_encrypted_with_the_key_and_only_input_emits_events(
     assert all(e["detail"]["bucket"]["name"] == bucket("input") for e in received)
 
 
+def test_tenant_values_inline_in_cdk_tf_json_plan_no_change(deployed: Path, workspace: Workspace) -> None:
+    # Until tenants.tf.json, the values were inline in cdk.tf.json. Rewritten back into
+    # that layout, the stack applied from the two files must plan no change: a
+    # deployment made by the earlier layout sees nothing to do after upgrading.
+    stack_dir = workspace.synth(E2E_TENANTS)
+    beside = stack_dir / "tenants.tf.json"
+    values = json.loads(beside.read_text(encoding="utf-8"))["locals"]
+    beside.unlink()
+    config_file = stack_dir / "cdk.tf.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    item = config["resource"]["aws_dynamodb_table_item"]["tenant_config"]
+    item["for_each"] = {tenant: {"item": text} for tenant, text in values["tenant_config_items"].items()}
+    item["item"] = "${each.value.item}"
+    config["output"]["tenant_tags"]["value"] = values["tenant_tags"]
+    config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+    assert without_known_gaps(workspace.plan(stack_dir)) == []
+    assert workspace.last_plan["output_changes"]["tenant_tags"]["actions"] == ["no-op"]
+
+
 # --- tenant changes and protection -------------------------------------------------
 
 
