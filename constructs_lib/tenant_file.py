@@ -15,7 +15,9 @@ it is about 0.1 s. The file also reads well in review: one line per tenant in ea
 map, sorted by id, so adding a tenant adds a line to each map.
 
 Terraform plans the same either way: the same ``for_each`` keys and item strings,
-so moving the values between the two files changes nothing in AWS.
+so moving the values between the two files changes nothing in AWS. It plans much
+faster from a local, though: 1,000 new tenants took about 3 minutes to plan with the
+map inline in ``for_each``, and take about 7 s now (bench/RESULTS.md).
 """
 
 from __future__ import annotations
