@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +50,28 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _surrogate_problems(value: Any, path: list[str | int], label: str, problems: list[str]) -> None:
+def _nodes(value: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], Any]]:
+    """Every value of a parsed document with its path, each parent before its children."""
+    yield path, value
     if isinstance(value, dict):
         for key, child in value.items():
-            if not _is_text(key):
-                problems.append(f"{label}: {json_path(path)} has a key with a lone UTF-16 surrogate, {key!r}")
-            _surrogate_problems(child, [*path, key], label, problems)
+            yield from _nodes(child, [*path, key])
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            _surrogate_problems(child, [*path, index], label, problems)
-    elif isinstance(value, str) and not _is_text(value):
-        problems.append(f"{label}: {json_path(path)} has a lone UTF-16 surrogate, {value!r}; it is not Unicode text")
+            yield from _nodes(child, [*path, index])
+
+
+def _surrogate_problems(document: Any, label: str) -> list[str]:
+    problems: list[str] = []
+    for path, value in _nodes(document, []):
+        key = path[-1] if path else None
+        if isinstance(key, str) and not _is_text(key):
+            problems.append(f"{label}: {json_path(path[:-1])} has a key with a lone UTF-16 surrogate, {key!r}")
+        if isinstance(value, str) and not _is_text(value):
+            problems.append(
+                f"{label}: {json_path(path)} has a lone UTF-16 surrogate, {value!r}; it is not Unicode text"
+            )
+    return problems
 
 
 def _is_text(value: str) -> bool:
@@ -87,15 +99,13 @@ def json_path(path: list[str | int]) -> str:
     return text or "the top level"
 
 
-def _duplicate_problems(value: Any, path: list[str | int], label: str, problems: list[str]) -> None:
-    if isinstance(value, _Object):
-        for key in value.duplicates:
-            problems.append(f"{label}: {json_path(path)} has the key {key!r} more than once; keys must be unique")
-        for key, child in value.items():
-            _duplicate_problems(child, [*path, key], label, problems)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            _duplicate_problems(child, [*path, index], label, problems)
+def _duplicate_problems(document: Any, label: str) -> list[str]:
+    return [
+        f"{label}: {json_path(path)} has the key {key!r} more than once; keys must be unique"
+        for path, value in _nodes(document, [])
+        if isinstance(value, _Object)
+        for key in value.duplicates
+    ]
 
 
 def load_json(path: Path, label: str) -> Any:
@@ -121,16 +131,13 @@ def load_json(path: Path, label: str) -> Any:
         except _DuplicateKey:
             # Parse again, slowly, to name every duplicate and where it is.
             remembered = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constant)
-            problems: list[str] = []
-            _duplicate_problems(remembered, [], label, problems)
-            raise ConfigError(problems) from None
+            raise ConfigError(_duplicate_problems(remembered, label)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError([f"{label}: is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
     except ValueError as exc:
         raise ConfigError([f"{label}: is not valid JSON: {exc}"]) from None
     if _SURROGATE_ESCAPE.search(text):
-        surrogates: list[str] = []
-        _surrogate_problems(document, [], label, surrogates)
+        surrogates = _surrogate_problems(document, label)
         if surrogates:
             raise ConfigError(surrogates)
     return document
