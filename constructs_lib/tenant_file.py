@@ -24,10 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from json.encoder import encode_basestring
-from typing import Any
 
 from constructs_lib.config import Settings, Tenant
-from constructs_lib.naming import shared_tenant_tags, tenant_tags
+from constructs_lib.naming import shared_tenant_tags
 from constructs_lib.policies import escape_terraform
 
 FILE_NAME = "tenants.tf.json"
@@ -41,21 +40,12 @@ _COMMENT = (
 )
 
 
-def tenant_record(settings: Settings, tenant: Tenant) -> dict[str, Any]:
-    """The tenant's config record in DynamoDB's attribute-value JSON (the readable form of record_json)."""
-    tags = tenant_tags(settings, tenant)
-    return {
-        "tenant_id": {"S": tenant.tenant_id},
-        "display_name": {"S": tenant.display_name},
-        "kms_guard": {"BOOL": tenant.kms_guard},
-        "tags": {"M": {key: {"S": value} for key, value in tags.items()}},
-    }
-
-
 def _record_json(tenant: Tenant, tag_fragments: Iterable[str]) -> str:
-    # The bytes of policies.compact_json(tenant_record(...)), without building the
-    # nested dicts (a test holds the two equal). encode_basestring is json.dumps's
-    # string encoder for ensure_ascii=False.
+    # The bytes json.dumps(record, separators=(",", ":"), ensure_ascii=False) gives for
+    # the record {"tenant_id": {"S": ...}, "display_name": {"S": ...}, "kms_guard":
+    # {"BOOL": ...}, "tags": {"M": {key: {"S": value}}}}, without building the nested
+    # dicts (tests/test_tenant_file.py holds the two equal). encode_basestring is
+    # json.dumps's string encoder for ensure_ascii=False.
     return (
         f'{{"tenant_id":{{"S":{encode_basestring(tenant.tenant_id)}}},'
         f'"display_name":{{"S":{encode_basestring(tenant.display_name)}}},'
@@ -68,11 +58,6 @@ def _tag(key: str, value: str) -> tuple[str, str, str]:
     """A tag as (key, its fragment of the record's M map, its fragment of the tag-set line)."""
     k, v = encode_basestring(key), encode_basestring(value)
     return key, f'{k}:{{"S":{v}}}', f"{k}: {encode_basestring(escape_terraform(value))}"
-
-
-def record_json(settings: Settings, tenant: Tenant) -> str:
-    """The item string DynamoDB receives for ``tenant``: compact JSON, keys in a fixed order."""
-    return _record_json(tenant, [_tag(k, v)[1] for k, v in tenant_tags(settings, tenant).items()])
 
 
 def _map(name: str, lines: list[str]) -> str:
