@@ -41,12 +41,14 @@ import tarfile
 import time
 import types
 from importlib import metadata
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 PACKAGE = "cdktf_cdktf_provider_aws"
-TARBALL = "provider-aws@20.1.0.jsii.tgz"
 #: The exact versions whose layout this module was written against.
 PINNED = {"cdktf-cdktf-provider-aws": "20.1.0", "cdktf": "0.21.0", "jsii": "1.142.0"}
+VERSION = PINNED["cdktf-cdktf-provider-aws"]
+TARBALL = f"provider-aws@{VERSION}.jsii.tgz"
 _EAGER = re.compile(r'^exports\.(\w+) = require\("(\./[\w-]+)"\);$', re.MULTILINE)
 
 state = {"path": "stock", "reason": "not attempted"}
@@ -54,7 +56,7 @@ state = {"path": "stock", "reason": "not attempted"}
 
 def _cache_dir() -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "cci-lite" / "lazy-provider-aws-20.1.0"
+    return base / "cci-lite" / f"lazy-provider-aws-{VERSION}"
 
 
 def lazy_index(source: str) -> str:
@@ -90,8 +92,8 @@ def _build_lazy_tarball(original: Path, target: Path) -> None:
     partial.replace(target)
 
 
-def _prepare() -> Path:
-    """The directory of the lazy ``_jsii`` package, built if missing."""
+def _prepare() -> tuple[ModuleSpec, Path]:
+    """The provider package's spec and the directory of its lazy ``_jsii`` package, built if missing."""
     for name, version in PINNED.items():
         found = metadata.version(name)
         if found != version:
@@ -109,7 +111,7 @@ def _prepare() -> Path:
     init = lazy_jsii / "__init__.py"
     if not init.exists():
         init.write_bytes((original_jsii / "__init__.py").read_bytes())
-    return lazy_jsii
+    return spec, lazy_jsii
 
 
 def install() -> bool:
@@ -125,9 +127,8 @@ def install() -> bool:
         state.update(path="stock", reason="bindings already imported")
         return False
     try:
-        lazy_jsii = _prepare()
-        spec = importlib.util.find_spec(PACKAGE)
-        assert spec is not None and spec.submodule_search_locations is not None
+        spec, lazy_jsii = _prepare()
+        assert spec.submodule_search_locations is not None  # _prepare checked it
         root = types.ModuleType(PACKAGE, "Stand-in for the provider package root: submodules load on demand.")
         root.__path__ = list(spec.submodule_search_locations)
         root.__spec__ = spec
@@ -166,7 +167,7 @@ def warm_up(timeout_s: float = 120) -> None:
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        indexes = (cache_root / "@cdktf" / "provider-aws" / "20.1.0").glob("*/.jsii.runtime-index.v1")
+        indexes = (cache_root / "@cdktf" / "provider-aws" / VERSION).glob("*/.jsii.runtime-index.v1")
         if any(_is_lazy(index.parent) for index in indexes):
             return
         time.sleep(0.5)
