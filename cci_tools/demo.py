@@ -10,7 +10,6 @@ emulator, also when a step fails. State and output live in a temporary directory
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -49,9 +48,7 @@ def deploy(settings: Settings, workdir: Path, emulator: Emulator) -> tuple[Path,
     terraform.init_with_state_file(stack_dir, env=env, state=workdir / "terraform.tfstate")
     step("terraform apply (S3 lifecycle rules take the provider about a minute to confirm)")
     terraform.run(["apply", "-auto-approve", "-input=false", "-no-color"], cwd=stack_dir, env=env)
-    shown = terraform.run(["output", "-json", "-no-color"], cwd=stack_dir, env=env)
-    outputs = {name: value["value"] for name, value in json.loads(shown.stdout).items()}
-    return stack_dir, outputs
+    return stack_dir, terraform.outputs(stack_dir, env=env)
 
 
 def report(settings: Settings, emulator: Emulator, outputs: dict[str, Any]) -> list[str]:

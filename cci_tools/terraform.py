@@ -9,11 +9,13 @@ downloads the provider from the registry as usual.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -102,3 +104,9 @@ def init_with_state_file(stack_dir: Path, *, env: Mapping[str, str], state: Path
     A partial backend configuration, so the synthesized JSON stays as it is.
     """
     run(["init", "-input=false", "-no-color", f"-backend-config=path={state}"], cwd=stack_dir, env=env)
+
+
+def outputs(stack_dir: Path, *, env: Mapping[str, str]) -> dict[str, Any]:
+    """The applied stack's outputs, name -> value (``terraform output -json``)."""
+    shown = run(["output", "-json", "-no-color"], cwd=stack_dir, env=env)
+    return {name: value["value"] for name, value in json.loads(shown.stdout).items()}

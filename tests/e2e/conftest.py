@@ -59,8 +59,7 @@ class Workspace:
         return [c for c in changes if c["change"]["actions"] != ["no-op"]]
 
     def outputs(self, stack_dir: Path) -> dict[str, Any]:
-        shown = terraform.run(["output", "-json", "-no-color"], cwd=stack_dir, env=self.env)
-        return {name: value["value"] for name, value in json.loads(shown.stdout).items()}
+        return terraform.outputs(stack_dir, env=self.env)
 
 
 @pytest.fixture(scope="session")
