@@ -89,9 +89,28 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _policy(raw: str) -> Json:
+def _literal_json(raw: str) -> Json:
+    """JSON held in a Terraform string (a policy, an item), with ``$${`` read back as ``${``."""
     document: Json = json.loads(raw.replace("$${", "${"))
     return document
+
+
+_PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+
+
+def _denies_insecure_transport(policy: Json) -> bool:
+    return any(
+        s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in policy["Statement"]
+    )
+
+
+def _allows_everyone(statement: Json) -> bool:
+    return bool(statement["Effect"] == "Allow" and statement.get("Principal") in ("*", {"AWS": "*"}))
+
+
+def _prevents_destroy(resource: Json) -> bool:
+    return resource.get("lifecycle", {}).get("prevent_destroy") is True
 
 
 def _days(n: int) -> str:
@@ -161,7 +180,7 @@ def _tenants(stack: Json) -> list[tuple[str, Json]]:
     if not reference:
         raise ValueError(f"aws_dynamodb_table_item.tenant_config: unexpected for_each {resource.get('for_each')!r}")
     items = stack.get("locals", {})[reference.group(1)]
-    return [(tenant_id, json.loads(value.replace("$${", "${"))) for tenant_id, value in sorted(items.items())]
+    return [(tenant_id, _literal_json(value)) for tenant_id, value in sorted(items.items())]
 
 
 def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
@@ -196,18 +215,14 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
             encryption += ", bucket key"
         versioning = resources["aws_s3_bucket_versioning"][role]["versioning_configuration"]["status"]
         pab = resources["aws_s3_bucket_public_access_block"][role]
-        flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-        public = "all 4 blocks" if all(pab.get(f) is True for f in flags) else "NOT fully blocked"
+        public = "all 4 blocks" if all(pab.get(f) is True for f in _PUBLIC_ACCESS_FLAGS) else "NOT fully blocked"
         ownership = resources["aws_s3_bucket_ownership_controls"][role]["rule"]["object_ownership"]
         public += "; ACLs disabled" if ownership == "BucketOwnerEnforced" else f"; ownership {ownership}"
-        tls = any(
-            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-            for s in _policy(resources["aws_s3_bucket_policy"][role]["policy"])["Statement"]
-        )
+        tls = _denies_insecure_transport(_literal_json(resources["aws_s3_bucket_policy"][role]["policy"]))
         public += "; TLS only" if tls else "; TLS NOT enforced"
         notification = resources.get("aws_s3_bucket_notification", {}).get(role, {})
         events = "EventBridge" if notification.get("eventbridge") else "none"
-        protection = " (prevent_destroy)" if bucket.get("lifecycle", {}).get("prevent_destroy") else ""
+        protection = " (prevent_destroy)" if _prevents_destroy(bucket) else ""
         lifecycle = _lifecycle(resources["aws_s3_bucket_lifecycle_configuration"][role]["rule"])
         lines.append(
             f"| `{bucket['bucket']}`{protection} | {PURPOSE.get(role, role)} | {lifecycle} | {encryption} | "
@@ -216,7 +231,7 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
 
     key = resources["aws_kms_key"]["master"]
     alias = resources["aws_kms_alias"]["master"]["name"]
-    policy = _policy(key["policy"])
+    policy = _literal_json(key["policy"])
     lines += [
         "",
         "## KMS key",
@@ -226,7 +241,7 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         f"| `{alias}` | {key['customer_master_key_spec']}, {key['key_usage']} | "
         f"{'enabled' if key.get('enable_key_rotation') else 'DISABLED'} | {_days(key['deletion_window_in_days'])} | "
         f"{'multi-region' if key.get('multi_region') else f'single-region ({region})'} | "
-        f"{'prevent_destroy' if key.get('lifecycle', {}).get('prevent_destroy') else 'none'} |",
+        f"{'prevent_destroy' if _prevents_destroy(key) else 'none'} |",
         "",
         "Key policy (as AWS receives it):",
         "",
@@ -247,7 +262,7 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         f"{'KMS (`aws_kms_key.master`)' if sse_table.get('enabled') else 'AWS owned key'} | "
         f"{'on' if table.get('point_in_time_recovery', {}).get('enabled') else 'OFF'} | "
         f"{'on' if table.get('deletion_protection_enabled') else 'OFF'} | "
-        f"{'prevent_destroy' if table.get('lifecycle', {}).get('prevent_destroy') else 'none'} |",
+        f"{'prevent_destroy' if _prevents_destroy(table) else 'none'} |",
         "",
         "## Tenants",
         "",
@@ -299,28 +314,11 @@ def _controls(resources: Json, policy: Json, waivers: list[Waiver]) -> list[str]
     def every(kind: str, test: Any) -> bool:
         return all(test(resources[kind][b]) for b in buckets)
 
-    pab = every(
-        "aws_s3_bucket_public_access_block",
-        lambda p: all(
-            p.get(f)
-            for f in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-        ),
-    )
-    tls = every(
-        "aws_s3_bucket_policy",
-        lambda p: any(
-            s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-            for s in _policy(p["policy"])["Statement"]
-        ),
-    )
+    pab = every("aws_s3_bucket_public_access_block", lambda p: all(p.get(f) is True for f in _PUBLIC_ACCESS_FLAGS))
+    tls = every("aws_s3_bucket_policy", lambda p: _denies_insecure_transport(_literal_json(p["policy"])))
     private = pab and every(
         "aws_s3_bucket_policy",
-        lambda p: (
-            not any(
-                s["Effect"] == "Allow" and s.get("Principal") in ("*", {"AWS": "*"})
-                for s in _policy(p["policy"])["Statement"]
-            )
-        ),
+        lambda p: not any(_allows_everyone(s) for s in _literal_json(p["policy"])["Statement"]),
     )
     versioned = every("aws_s3_bucket_versioning", lambda v: v["versioning_configuration"]["status"] == "Enabled")
     lifecycle = all(b in resources["aws_s3_bucket_lifecycle_configuration"] for b in buckets)
@@ -341,10 +339,10 @@ def _controls(resources: Json, policy: Json, waivers: list[Waiver]) -> list[str]
         ("S3.14", "Versioning enabled", "`aws_s3_bucket_versioning.*`: Enabled", versioned),
         ("S3.17", "Encrypted at rest with KMS", "`aws_s3_bucket_server_side_encryption_configuration.*`: aws:kms", kms),
         ("KMS.3", "Key not unintentionally deleted", "`aws_kms_key.master`: prevent_destroy, 30-day deletion window",
-         key.get("lifecycle", {}).get("prevent_destroy") is True and key["deletion_window_in_days"] >= 7),
+         _prevents_destroy(key) and key["deletion_window_in_days"] >= 7),
         ("KMS.4", "Key rotation enabled", "`aws_kms_key.master`: enable_key_rotation", key.get("enable_key_rotation") is True),
         ("KMS.5", "Key not publicly accessible", "no Allow statement for `*` in the key policy",
-         not any(s["Effect"] == "Allow" and s.get("Principal") in ("*", {"AWS": "*"}) for s in policy["Statement"])),
+         not any(_allows_everyone(s) for s in policy["Statement"])),
         ("DynamoDB.1", "Scales with demand", "`aws_dynamodb_table.tenant_config`: on-demand billing", table.get("billing_mode") == "PAY_PER_REQUEST"),
         ("DynamoDB.2", "Point-in-time recovery", "`aws_dynamodb_table.tenant_config`: point_in_time_recovery",
          table.get("point_in_time_recovery", {}).get("enabled") is True),
