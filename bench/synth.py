@@ -35,6 +35,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from cci_tools import emulator, terraform  # noqa: E402
+from constructs_lib.output import output_files  # noqa: E402
 
 REFERENCE = [sys.executable, "-c", "from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket"]
 
@@ -100,11 +101,6 @@ def tenants_file(directory: Path, count: int) -> Path:
     ]
     path.write_text(json.dumps({"tenants": tenants}), encoding="utf-8")
     return path
-
-
-def output_files(out: Path) -> dict[str, bytes]:
-    """Every file of one synth's output directory, by relative path."""
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def verdict(measured: float, goal: float) -> str:

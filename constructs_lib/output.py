@@ -14,6 +14,11 @@ def output_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("CDKTF_OUTDIR") or "cdktf.out")
 
 
+def output_files(directory: Path) -> dict[str, bytes]:
+    """Every file under an output directory, by path relative to it: for comparing two synths."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
 def replace_atomically(final: Path, write: Callable[[Path], object]) -> None:
     """Let ``write`` fill a new directory beside ``final``, then swap it in.
 

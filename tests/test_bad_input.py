@@ -19,16 +19,12 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.output import replace_atomically
+from constructs_lib.output import output_files, replace_atomically
 from tests.helpers import PROJECT_DIR
 
 PREVIOUS = {"manifest.json": b'{"previous": true}', "stacks/cci-lite-production/cdk.tf.json": b'{"old": "output"}'}
 #: Rejections come back long before a synth could (the bindings take 10 s or more to load).
 FAST_S = 5.0
-
-
-def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def run_main(
@@ -61,7 +57,7 @@ def run_main(
         timeout=120,
     )
     elapsed = time.monotonic() - started
-    assert snapshot(out) == PREVIOUS
+    assert output_files(out) == PREVIOUS
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".cdktf.out")) == []
     if result.returncode == 2:
         assert elapsed < FAST_S, f"rejection took {elapsed:.1f}s: validation must run before the bindings load"
@@ -327,7 +323,7 @@ def test_failed_synth_leaves_the_previous_output_byte_for_byte(tmp_path: Path) -
 
     with pytest.raises(RuntimeError, match="half-way"):
         replace_atomically(final, half_written)
-    assert snapshot(final) == PREVIOUS
+    assert output_files(final) == PREVIOUS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
 
 
@@ -344,7 +340,7 @@ def test_complete_output_replaces_the_previous_one(tmp_path: Path) -> None:
     (final / "stale").mkdir(parents=True)
     (final / "stale" / "old.json").write_text("{}")
     replace_atomically(final, lambda staging: (staging / "manifest.json").write_text('{"new": 1}'))
-    assert snapshot(final) == {"manifest.json": b'{"new": 1}'}
+    assert output_files(final) == {"manifest.json": b'{"new": 1}'}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
     assert final.stat().st_mode & 0o755 == 0o755
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.fast_load import lazy_index
+from constructs_lib.output import output_files
 from tests.helpers import PROJECT_DIR
 
 TENANTS = {
@@ -34,8 +35,7 @@ def synth(tmp_path: Path, name: str, **env: str) -> tuple[dict[str, bytes], str]
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-    return files, result.stderr
+    return output_files(out), result.stderr
 
 
 @pytest.fixture(scope="module")
