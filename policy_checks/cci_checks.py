@@ -9,7 +9,8 @@ failing example.
 - CKV_CCI_2  aws_s3_bucket_lifecycle_configuration: expiring current versions also expires
              noncurrent versions (on a versioned bucket an expiry only adds a delete marker).
 - CKV_CCI_3  aws_dynamodb_table: deletion protection is on.
-- CKV_CCI_4  aws_kms_key: every statement that names a service principal carries aws:SourceAccount.
+- CKV_CCI_4  aws_kms_key: every Allow for a service principal names the account: aws:SourceAccount,
+             or an aws:SourceArn whose every value has a concrete account id.
 - CKV_CCI_5  policies: no IAM policy variable (``${aws:...}``) reaches Terraform unescaped.
 """
 
@@ -106,10 +107,34 @@ class TableHasDeletionProtection(BaseResourceCheck):
         return CheckResult.PASSED if _first(conf, "deletion_protection_enabled") is True else CheckResult.FAILED
 
 
+_ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:\d{12}:")
+
+
+def _scoped_to_an_account(statement: dict[str, Any]) -> bool:
+    """aws:SourceAccount, or aws:SourceArn with a 12-digit account in every value, under a
+    matching (not negated) operator.
+
+    Both guard against the confused deputy; an aws:SourceArn that names the account
+    is enough on its own (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html).
+    """
+    for operator, pairs in statement.get("Condition", {}).items():
+        if not isinstance(pairs, dict):
+            continue
+        for key, values in pairs.items():
+            if key.lower() == "aws:sourceaccount" and operator in ("StringEquals", "ArnEquals"):
+                return True
+            if key.lower() == "aws:sourcearn" and operator in ("ArnEquals", "ArnLike", "StringEquals", "StringLike"):
+                arns = [str(v) for v in _as_list(values)]
+                if arns and all(_ACCOUNT_IN_ARN.match(a) for a in arns):
+                    return True
+    return False
+
+
 class ServicePrincipalsCarrySourceAccount(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="Ensure every key-policy statement for a service principal is scoped with aws:SourceAccount",
+            name="Ensure every key-policy Allow for a service principal is scoped to the account "
+            "(aws:SourceAccount, or aws:SourceArn naming it)",
             id="CKV_CCI_4",
             categories=[CheckCategories.IAM],
             supported_resources=["aws_kms_key"],
@@ -121,14 +146,9 @@ class ServicePrincipalsCarrySourceAccount(BaseResourceCheck):
             return CheckResult.FAILED
         for statement in _statements(document):
             principal = statement.get("Principal")
-            if isinstance(principal, dict) and "Service" in principal and statement.get("Effect") == "Allow":
-                scoped = any(
-                    "aws:SourceAccount" in values
-                    for operator, values in statement.get("Condition", {}).items()
-                    if operator in ("StringEquals", "ArnEquals") and isinstance(values, dict)
-                )
-                if not scoped:
-                    return CheckResult.FAILED
+            is_service = isinstance(principal, dict) and "Service" in principal
+            if is_service and statement.get("Effect") == "Allow" and not _scoped_to_an_account(statement):
+                return CheckResult.FAILED
         return CheckResult.PASSED
 
 

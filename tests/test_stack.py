@@ -78,9 +78,13 @@ def test_key_policy_statements_have_stable_sids_in_fixed_order(resources: Resour
     sids = [s["Sid"] for s in key_policy(resources)["Statement"]]
     assert sids == [
         "EnableRootAccountPermissions",
-        "AllowServicePrincipalUse",
+        "AllowEventBridgeDescribeKey",
+        "AllowEventBridgeEventBusEncryption",
+        "AllowLambdaFilterCriteriaDecrypt",
+        "AllowS3ServiceForStackBuckets",
         "DenyTenantContextMismatch",
-        "AllowLambdaRoleForGuardedTenants",
+        "DenyTenantGrantWithoutOwnContext",
+        "DenyGuardedTenantContextToOthers",
     ]
 
 
@@ -91,24 +95,49 @@ def test_key_policy_root_statement_keeps_the_key_manageable(resources: Resources
     assert root["Action"] == "kms:*"
 
 
-def test_service_principals_get_usage_only_scoped_to_the_account(resources: Resources) -> None:
-    services = statement(resources, "AllowServicePrincipalUse")
-    assert services["Principal"]["Service"] == [
-        "events.amazonaws.com",
+def test_eventbridge_may_use_the_key_only_for_this_accounts_event_buses(resources: Resources) -> None:
+    describe = statement(resources, "AllowEventBridgeDescribeKey")
+    assert (describe["Principal"], describe["Action"]) == ({"Service": "events.amazonaws.com"}, "kms:DescribeKey")
+    assert describe["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    buses = statement(resources, "AllowEventBridgeEventBusEncryption")
+    assert buses["Action"] == ["kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"]
+    assert buses["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "StringLike": {
+            "kms:EncryptionContext:aws:events:event-bus:arn": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/*"
+        },
+    }
+
+
+def test_lambda_may_only_decrypt_filter_criteria_as_the_regional_principal(resources: Resources) -> None:
+    lambda_ = statement(resources, "AllowLambdaFilterCriteriaDecrypt")
+    assert lambda_["Principal"] == {"Service": f"lambda.{REGION}.amazonaws.com"}
+    assert lambda_["Action"] == "kms:Decrypt"
+    assert lambda_["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:*"},
+        "StringLike": {"kms:EncryptionContext:aws:lambda:FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:*"},
+    }
+
+
+def test_s3_service_may_use_the_key_only_for_the_stacks_buckets(resources: Resources) -> None:
+    s3 = statement(resources, "AllowS3ServiceForStackBuckets")
+    assert s3["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert s3["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert s3["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnEquals": {"aws:SourceArn": [f"arn:aws:s3:::{bucket_name(role)}" for role in ROLES]},
+    }
+
+
+def test_services_that_never_call_kms_as_themselves_are_not_in_the_key_policy(resources: Resources) -> None:
+    raw = resources["aws_kms_key"]["master"]["policy"]
+    for principal in (
         "glue.amazonaws.com",
-        "lambda.amazonaws.com",
         "quicksight.amazonaws.com",
-        "s3.amazonaws.com",
         "transcribe.amazonaws.com",
-    ]
-    assert services["Action"] == [
-        "kms:Decrypt",
-        "kms:DescribeKey",
-        "kms:Encrypt",
-        "kms:GenerateDataKey*",
-        "kms:ReEncrypt*",
-    ]
-    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+        '"lambda.amazonaws.com"',
+    ):
+        assert principal not in raw
 
 
 def test_reserved_tenant_guard_policy_variable_is_escaped_for_terraform(resources: Resources) -> None:
@@ -117,6 +146,13 @@ def test_reserved_tenant_guard_policy_variable_is_escaped_for_terraform(resource
     assert raw.count("${") == raw.count("$${")  # nothing Terraform would interpolate
     guard = statement(resources, "DenyTenantContextMismatch")
     assert guard["Effect"] == "Deny"
+    assert guard["Action"] == [
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    ]
     assert guard["Condition"]["StringNotEquals"] == {"kms:EncryptionContext:tenant_id": "${aws:PrincipalTag/tenant_id}"}
     assert guard["Condition"]["Null"] == {
         "aws:PrincipalTag/tenant_id": "false",
@@ -124,11 +160,29 @@ def test_reserved_tenant_guard_policy_variable_is_escaped_for_terraform(resource
     }
 
 
-def test_guarded_tenants_share_one_statement_for_the_lambda_role(resources: Resources) -> None:
-    guard = statement(resources, "AllowLambdaRoleForGuardedTenants")
-    assert guard["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role"}
-    assert guard["Condition"] == {"StringEquals": {"kms:EncryptionContext:tenant_id": ["globex", "initech"]}}
-    assert "kms:Decrypt" in guard["Action"] and "kms:*" not in guard["Action"]
+def test_tagged_principals_cannot_create_grants_without_a_tenant_constraint(resources: Resources) -> None:
+    grants = statement(resources, "DenyTenantGrantWithoutOwnContext")
+    assert (grants["Effect"], grants["Action"]) == ("Deny", "kms:CreateGrant")
+    assert grants["Condition"] == {
+        "Null": {"aws:PrincipalTag/tenant_id": "false", "kms:EncryptionContext:tenant_id": "true"},
+        "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
+    }
+
+
+def test_guarded_tenants_share_one_deny_that_exempts_only_the_pipeline_role(resources: Resources) -> None:
+    guard = statement(resources, "DenyGuardedTenantContextToOthers")
+    assert (guard["Effect"], guard["Principal"]) == ("Deny", {"AWS": "*"})
+    assert guard["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:tenant_id": ["globex", "initech"]},
+        "ArnNotEquals": {"aws:PrincipalArn": [f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role"]},
+    }
+    assert guard["Action"] == [
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    ]
 
 
 def test_unguarded_tenants_appear_nowhere_in_the_key_policy(resources: Resources) -> None:
@@ -195,11 +249,15 @@ def test_bucket_acls_are_disabled(resources: Resources, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_bucket_policy_denies_every_request_without_tls(resources: Resources, role: str) -> None:
+def test_bucket_policy_denies_plain_http_and_keeps_tagged_principals_to_their_prefix(
+    resources: Resources, role: str
+) -> None:
     policy_resource = resources["aws_s3_bucket_policy"][role]
     assert policy_resource["depends_on"] == [f"aws_s3_bucket_public_access_block.{role}"]
-    policy = json.loads(policy_resource["policy"])
+    assert '"$${aws:PrincipalTag/tenant_id}/*"' in policy_resource["policy"]
+    policy = json.loads(policy_resource["policy"].replace("$${", "${"))
     arn = f"arn:aws:s3:::{bucket_name(role)}"
+    tagged = {"Null": {"aws:PrincipalTag/tenant_id": "false"}}
     assert policy["Statement"] == [
         {
             "Sid": "DenyInsecureTransport",
@@ -208,7 +266,23 @@ def test_bucket_policy_denies_every_request_without_tls(resources: Resources, ro
             "Action": "s3:*",
             "Resource": [arn, f"{arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
+        },
+        {
+            "Sid": "DenyTenantObjectsOutsideOwnPrefix",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "NotResource": [arn, f"{arn}/${{aws:PrincipalTag/tenant_id}}/*"],
+            "Condition": tagged,
+        },
+        {
+            "Sid": "DenyTenantListingOutsideOwnPrefix",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"],
+            "Resource": arn,
+            "Condition": {**tagged, "StringNotLike": {"s3:prefix": "${aws:PrincipalTag/tenant_id}/*"}},
+        },
     ]
 
 
