@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.output import output_dir
+from constructs_lib.policies import SERVICE_USES, STATEMENT_SENTENCES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROTECTED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table")
@@ -132,7 +133,7 @@ def _lifecycle(rules: list[Json]) -> str:
     return "; ".join(parts)
 
 
-def _statement_rows(policy: Json) -> list[str]:
+def _statement_rows(policy: Json, *, resources: bool = False) -> list[str]:
     rows = []
     for s in policy["Statement"]:
         principal = s.get("Principal", "")
@@ -147,11 +148,66 @@ def _statement_rows(policy: Json) -> list[str]:
             for op, pairs in s.get("Condition", {}).items()
             for key, v in pairs.items()
         )
+        cells = [s.get("Sid", ""), s["Effect"], _cell(principals)]
+        cells.append(_cell(", ".join(actions) if isinstance(actions, list) else actions))
+        if resources:
+            element = "NotResource" if "NotResource" in s else "Resource"
+            values = s.get(element, [])
+            listed = ", ".join(values) if isinstance(values, list) else values
+            cells.append(_cell(f"{'not ' if element == 'NotResource' else ''}{listed}"))
+        cells.append(_cell(conditions or "-"))
+        rows.append(f"| {' | '.join(cells)} |")
+    return rows
+
+
+def _sentences(policy: Json) -> list[str]:
+    """One plain sentence per statement, from constructs_lib.policies.STATEMENT_SENTENCES."""
+    return [
+        f"- `{s.get('Sid', '')}`: {STATEMENT_SENTENCES.get(s.get('Sid', ''), 'not a statement this generator writes.')}"
+        for s in policy["Statement"]
+    ]
+
+
+def _service_rows(policy: Json) -> list[str]:
+    """The design record's six services: which statements use their principals, or why none."""
+    by_sid = {s.get("Sid"): s for s in policy["Statement"]}
+    rows = []
+    for use in SERVICE_USES:
+        present = [by_sid[sid] for sid in use.sids if sid in by_sid]
+        principals = sorted(
+            {p for s in present for p in _as_list(s.get("Principal", {}).get("Service", [])) if isinstance(p, str)}
+        )
+        in_policy = ", ".join(f"`{p}`" for p in principals) if present else "not in the key policy"
+        statements = ", ".join(f"`{s['Sid']}`" for s in present) or "-"
         rows.append(
-            f"| {s.get('Sid', '')} | {s['Effect']} | {_cell(principals)} | "
-            f"{_cell(', '.join(actions) if isinstance(actions, list) else actions)} | {_cell(conditions or '-')} |"
+            f"| {use.service} | `{use.design_principal}` | {in_policy} | {statements} | {_cell(use.reason)} | "
+            f"[AWS doc]({use.doc}) |"
         )
     return rows
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _bucket_policy_groups(resources: Json) -> list[tuple[list[str], Json]]:
+    """Bucket policies that are the same but for the bucket's own ARN, grouped, in bucket order."""
+    groups: list[tuple[list[str], Json]] = []
+    for role in sorted(resources.get("aws_s3_bucket_policy", {}), key=_bucket_order):
+        policy = _literal_json(resources["aws_s3_bucket_policy"][role]["policy"])
+        own = f":::{resources['aws_s3_bucket'][role]['bucket']}" if role in resources["aws_s3_bucket"] else None
+        generic = json.loads(json.dumps(policy).replace(own, ":::{bucket}")) if own else policy
+        for roles, shown in groups:
+            if shown == generic:
+                roles.append(role)
+                break
+        else:
+            groups.append(([role], generic))
+    return groups
+
+
+def _bucket_order(role: str) -> int:
+    return list(PURPOSE).index(role) if role in PURPOSE else len(PURPOSE)
 
 
 def read_stack(stack_dir: Path) -> Json:
@@ -248,7 +304,35 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         "| Sid | Effect | Principals | Actions | Conditions |",
         "| --- | --- | --- | --- | --- |",
         *_statement_rows(policy),
+        "",
+        "What each statement does:",
+        "",
+        *_sentences(policy),
+        "",
+        "The AWS services the design record names, and how the key policy treats each one's service principal:",
+        "",
+        "| Service | Design record | In the key policy | Statements | Why | Source |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *_service_rows(policy),
+        "",
+        "## Bucket policies",
+        "",
     ]
+    for roles, bucket_policy in _bucket_policy_groups(resources):
+        buckets = ", ".join(f"`{resources['aws_s3_bucket'][r]['bucket']}`" for r in roles)
+        lines += [
+            f"Policy of {buckets} (as AWS receives it; `{{bucket}}` is each bucket's own name):",
+            "",
+            "| Sid | Effect | Principals | Actions | Resources | Conditions |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *_statement_rows(bucket_policy, resources=True),
+            "",
+            "What each statement does:",
+            "",
+            *_sentences(bucket_policy),
+            "",
+        ]
+    lines.pop()
 
     table = resources["aws_dynamodb_table"]["tenant_config"]
     sse_table = table.get("server_side_encryption", {})
@@ -269,10 +353,19 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
     ]
     tenants = _tenants(stack)
     if tenants:
-        lines += ["| Tenant | Display name | KMS guard | Tags |", "| --- | --- | --- | --- |"]
+        guarded = any(item["kms_guard"]["BOOL"] for _, item in tenants)
+        lines += [
+            "A tenant's guard on means only the pipeline role may use the key with its tenant_id encryption context "
+            "(`DenyGuardedTenantContextToOthers`"
+            + ("" if guarded else ", absent from the key policy because no tenant is guarded")
+            + ").",
+            "",
+            "| Tenant | Display name | KMS guard | Tags |",
+            "| --- | --- | --- | --- |",
+        ]
         for tenant_id, item in tenants:
             tags = ", ".join(f"{k}={v['S']}" for k, v in sorted(item["tags"]["M"].items()))
-            guard = "guarded" if item["kms_guard"]["BOOL"] else "-"
+            guard = "on" if item["kms_guard"]["BOOL"] else "off"
             lines.append(f"| `{tenant_id}` | {_cell(item['display_name']['S'])} | {guard} | {_cell(tags)} |")
     else:
         lines.append("No tenants: the foundation alone.")

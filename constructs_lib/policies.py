@@ -135,11 +135,11 @@ STATEMENT_SENTENCES: dict[str, str] = {
     ),
     "DenyInsecureTransport": "Every request to the bucket or its objects without TLS is denied.",
     "DenyTenantObjectsOutsideOwnPrefix": (
-        "A principal tagged tenant_id cannot read, write, delete or upload any object outside <tenant_id>/ "
-        "in this bucket."
+        "A principal tagged tenant_id cannot read, write, delete or upload any object outside its own prefix "
+        "(its tenant_id and a slash) in this bucket."
     ),
     "DenyTenantListingOutsideOwnPrefix": (
-        "A principal tagged tenant_id can list objects and versions only with a prefix under <tenant_id>/, "
+        "A principal tagged tenant_id can list objects and versions only with a prefix inside its own prefix, "
         "and cannot list multipart uploads, which a policy cannot limit by prefix."
     ),
 }
@@ -170,7 +170,7 @@ SERVICE_USES: tuple[ServiceUse, ...] = (
         sids=("AllowLambdaFilterCriteriaDecrypt",),
         reason=(
             "Lambda calls KMS with its own principal only to decrypt the filter criteria of an event "
-            "source mapping, and then as the regional principal lambda.<region>.amazonaws.com; "
+            "source mapping, and then as the regional principal lambda.{region}.amazonaws.com; "
             "environment variables and code are encrypted with the caller's permissions and a grant."
         ),
         doc="https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html#filter-criteria-encryption",

@@ -14,6 +14,7 @@ import pytest
 from cci_tools.audit import read_stack, read_waivers, render_changes, render_report
 from cci_tools.scan import CONFIG
 from constructs_lib.config import load_tenants
+from constructs_lib.policies import SERVICE_USES, STATEMENT_SENTENCES
 from tests.conftest import synth_to
 from tests.helpers import PROJECT_DIR, seed_settings
 
@@ -36,8 +37,42 @@ def test_report_for_the_shipped_tenants_matches_the_reviewed_golden_file(shipped
 
 def test_report_reads_what_was_synthesized_not_the_settings(synth_file: Path) -> None:
     report = render_report(read_stack(synth_file.parent), read_waivers(CONFIG), source="x")
-    assert "| `globex` | Globex ${not.interpolated} | guarded |" in report
+    assert "| `globex` | Globex ${not.interpolated} | on |" in report
+    assert "| `acme` | Acme Corp | off |" in report
     assert "StringEquals kms:EncryptionContext:tenant_id = globex, initech" in report
+
+
+def test_report_explains_every_policy_statement_in_one_plain_sentence(synth_file: Path) -> None:
+    report = render_report(read_stack(synth_file.parent), read_waivers(CONFIG), source="x")
+    for sid, sentence in STATEMENT_SENTENCES.items():
+        if sid != "AllowKeyAdministration":  # no administrators in the session's settings
+            assert f"- `{sid}`: {sentence}" in report, sid
+    assert report.count("- `DenyTenantObjectsOutsideOwnPrefix`:") == 1  # three equal bucket policies, shown once
+
+
+def test_report_says_which_design_record_service_principals_left_the_key_policy(synth_file: Path) -> None:
+    report = render_report(read_stack(synth_file.parent), read_waivers(CONFIG), source="x")
+    for use in SERVICE_USES:
+        (row,) = [line for line in report.splitlines() if line.startswith(f"| {use.service} | ")]
+        assert f"[AWS doc]({use.doc})" in row and use.reason in row
+        assert ("not in the key policy" in row) == (not use.sids), use.service
+    assert "| Lambda | `lambda.amazonaws.com` | `lambda.eu-central-1.amazonaws.com` |" in report
+
+
+def test_report_shows_a_bucket_policy_that_differs_on_its_own(synth_file: Path) -> None:
+    stack = read_stack(synth_file.parent)
+    policy = json.loads(stack["resource"]["aws_s3_bucket_policy"]["results"]["policy"].replace("$${", "${"))
+    policy["Statement"] = policy["Statement"][:1]
+    stack["resource"]["aws_s3_bucket_policy"]["results"]["policy"] = json.dumps(policy)
+    report = render_report(stack, read_waivers(CONFIG), source="x")
+    assert "Policy of `cci-lite-input-591338347562-eu-central-1`, `cci-lite-athena-staging-" in report
+    assert "Policy of `cci-lite-results-591338347562-eu-central-1` (as AWS" in report
+
+
+def test_readme_quotes_every_statement_sentence_of_the_report() -> None:
+    readme = " ".join((PROJECT_DIR / "README.md").read_text(encoding="utf-8").split())
+    for sid, sentence in STATEMENT_SENTENCES.items():
+        assert sentence in readme, sid
 
 
 def test_waiver_without_a_reason_is_refused(tmp_path: Path) -> None:
