@@ -2,9 +2,11 @@
 
 Known emulator gaps, worked around here and only here (never in the product):
 
-- moto evaluates no bucket-policy conditions, so the TLS-only ``Deny`` with
-  principal ``*`` blocks every object request, TLS or not. The object-level test
-  asserts the policy's content, lifts it, checks objects, and puts it back.
+- moto evaluates no bucket-policy conditions, so each ``Deny`` with principal ``*``
+  (TLS only, and the two that keep principals tagged ``tenant_id`` to their prefix)
+  blocks every object request, TLS or not, tagged or not. The object-level test
+  asserts the policies' content, lifts them, checks objects, and puts them back. What
+  the Denies do is proven by the IAM evaluator instead (tests/test_isolation.py).
 - moto does not echo ``EventBridgeConfiguration`` from
   GetBucketNotificationConfiguration, so Terraform re-plans
   ``aws_s3_bucket_notification.input`` as ``eventbridge: false -> true`` after every
@@ -26,7 +28,9 @@ import pytest
 from cci_tools import terraform
 from cci_tools.audit import render_changes
 from constructs_lib.config import Tenant
+from constructs_lib.policies import bucket_policy, key_policy
 from tests.e2e.conftest import E2E_TENANTS, Aws, Workspace
+from tests.helpers import seed_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -86,9 +90,9 @@ def test_deployed_bucket_has_the_secure_baseline(deployed: Path, outputs: dict[s
     assert s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"] == [
         {"ObjectOwnership": "BucketOwnerEnforced"}
     ]
-    (statement,) = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    raw = s3.get_bucket_policy(Bucket=name)["Policy"]
+    assert '"${aws:PrincipalTag/tenant_id}/*"' in raw and "$${" not in raw
+    assert json.loads(raw) == bucket_policy(seed_settings(), role)
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
     assert {k: tags[k] for k in ("Project", "Environment", "Owner", "Version")} == {
         "Project": "CCI-Lite",
@@ -155,10 +159,11 @@ def test_deployed_key_policy_reaches_aws_literally(deployed: Path, outputs: dict
     raw = aws.client("kms").get_key_policy(KeyId=outputs["key_arn"], PolicyName="default")["Policy"]
     assert '"${aws:PrincipalTag/tenant_id}"' in raw and "$${" not in raw
     statements = {s["Sid"]: s for s in json.loads(raw)["Statement"]}
-    assert statements["AllowLambdaRoleForGuardedTenants"]["Condition"] == {
-        "StringEquals": {"kms:EncryptionContext:tenant_id": ["globex"]}
+    assert statements["DenyGuardedTenantContextToOthers"]["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:tenant_id": ["globex"]},
+        "ArnNotEquals": {"aws:PrincipalArn": [f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role"]},
     }
-    assert statements["AllowServicePrincipalUse"]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert json.loads(raw) == key_policy(seed_settings(), E2E_TENANTS)
     for unguarded in ("acme", "demo-tenant"):
         assert unguarded not in raw
 
@@ -196,9 +201,17 @@ def test_uploads_are_encrypted_with_the_key_and_only_input_emits_events(
     events.put_rule(Name="e2e-all-s3", EventPattern=json.dumps({"source": ["aws.s3"]}))
     events.put_targets(Rule="e2e-all-s3", Targets=[{"Id": "queue", "Arn": queue_arn}])
 
-    # Emulator gap: the TLS-only Deny blocks every object request on moto. Lift it
-    # (its content was asserted above) and put it back afterwards.
+    # Emulator gap: moto evaluates no bucket-policy conditions, so the three Denies (TLS
+    # only, tagged principals' objects, tagged principals' listing) block every object
+    # request here. Assert they are exactly the stack's, lift them, put them back after.
     policies = {role: s3.get_bucket_policy(Bucket=bucket(role))["Policy"] for role in ("input", "results")}
+    for role, policy in policies.items():
+        assert json.loads(policy) == bucket_policy(seed_settings(), role)
+        assert [s["Sid"] for s in json.loads(policy)["Statement"]] == [
+            "DenyInsecureTransport",
+            "DenyTenantObjectsOutsideOwnPrefix",
+            "DenyTenantListingOutsideOwnPrefix",
+        ]
     try:
         for role in policies:
             s3.delete_bucket_policy(Bucket=bucket(role))
@@ -276,13 +289,13 @@ def test_guarded_tenant_arrival_updates_the_key_policy_in_place(deployed: Path, 
     ]
     key_change = next(c for c in changes if c["address"] == "aws_kms_key.master")["change"]
     after = json.loads(key_change["after"]["policy"])
-    guard = next(s for s in after["Statement"] if s["Sid"] == "AllowLambdaRoleForGuardedTenants")
+    guard = next(s for s in after["Statement"] if s["Sid"] == "DenyGuardedTenantContextToOthers")
     assert guard["Condition"]["StringEquals"]["kms:EncryptionContext:tenant_id"] == ["globex", "hooli"]
     section, destroyed = render_changes(workspace.last_plan)
     assert destroyed == []
     assert "- foundation: `aws_kms_key.master`\n  Key policy, statement by statement:" in section
     assert (
-        "  - changed statement `AllowLambdaRoleForGuardedTenants`:\n"
+        "  - changed statement `DenyGuardedTenantContextToOthers`:\n"
         "    - `Condition.StringEquals.kms:EncryptionContext:tenant_id`: added `hooli`"
     ) in section
     assert '- tenant `hooli`: `aws_dynamodb_table_item.tenant_config["hooli"]`' in section
