@@ -28,8 +28,12 @@ Key policy statements, in this fixed order (Sids are stable; auditors diff on th
 
 Statements 4 to 6 are Denies because statement 1 lets IAM grant anything: an Allow
 beside it would add nothing, and only a Deny restricts. A key-policy Deny also takes
-precedence over grants. Requests without a ``tenant_id`` context (S3 with bucket keys
-uses the bucket ARN as context) are not affected by any of them.
+precedence over grants ("it takes precedence over all grants for this KMS key",
+https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-algorithm).
+The condition key's name is matched without regard to case, so ``TENANT_ID`` is caught
+too (same page, "Case sensitivity of the encryption context condition"). Requests
+without a ``tenant_id`` context (S3 with bucket keys uses the bucket ARN as context)
+are not affected by any of them.
 
 Bucket policy statements, the same three in every bucket:
 

@@ -58,7 +58,11 @@ class BucketRetention:
 
 
 class SecureBucket(Construct):
-    """A private, versioned, SSE-KMS bucket with a TLS-only policy and a lifecycle.
+    """A private, versioned, SSE-KMS bucket with its bucket policy and a lifecycle.
+
+    The bucket policy (``policies.bucket_policy``) denies requests without TLS and
+    keeps principals tagged ``tenant_id`` to objects and listings under their own
+    ``<tenant_id>/`` prefix; untagged principals are affected by the TLS rule only.
 
     Every resource is named by the bucket's role, so the addresses for role
     ``input`` are ``aws_s3_bucket.input``, ``aws_s3_bucket_versioning.input``,
