@@ -128,8 +128,8 @@ def test_fails_on_non_boolean_guard_and_reserved_tag() -> None:
     )
     text = "\n".join(messages)
     assert "kms_guard must be true or false, got 'yes'" in text
-    assert "tag key 'Tenant' must be 1-128 ASCII letters" in text and "must not be a key the stack sets" in text
-    assert "tag 'ok' value '{bad}' must be a string of 0-256 ASCII letters" in text
+    assert "tag key 'Tenant' must not start with 'aws:'" in text and "or a key the stack sets" in text
+    assert "tag 'ok' value '{bad}' must be a string of 0-256 Unicode letters" in text
 
 
 def test_fails_on_wrong_top_level_shape() -> None:
