@@ -27,7 +27,7 @@ from constructs_lib.aws_rules import REGION_PARTITIONS, parse_arn
 from constructs_lib.backends import BackendSettings, LocalBackendSettings, parse_backend, parse_backend_override
 from constructs_lib.errors import ConfigError
 from constructs_lib.jsonfile import describe, load_json
-from constructs_lib.literal_text import code_problem
+from constructs_lib.literal_text import cdktf_token, code_problem
 from constructs_lib.tenant_schema import schema_problems
 
 #: The seed's deployment values (design record, 2025-11-06). ``cdktf.json`` repeats them.
@@ -462,6 +462,17 @@ def check_guards(settings: Settings, tenants: Sequence[Tenant], source: str) -> 
     guarded = [t.tenant_id for t in tenants if t.kms_guard]
     if not guarded:
         return
+    # A guarded id enters the key policy, which crosses into cdktf: digits with an
+    # exponent can spell one of its number tokens (tenant_id allows digits, '-' and 'e').
+    tokens = [(tenant_id, token) for tenant_id in guarded if (token := cdktf_token(tenant_id)) is not None]
+    if tokens:
+        raise ConfigError(
+            [
+                f"{source}: kms_guard on {tenant_id!r} cannot be honoured: the id contains {token!r}, which cdktf "
+                "reads as one of its number tokens in the key policy; drop the guard or choose another tenant_id"
+                for tenant_id, token in tokens
+            ]
+        )
     if not _in_stack(settings.lambda_role_arn, settings.account_id, settings.partition):
         raise ConfigError(
             [

@@ -373,6 +373,20 @@ def test_guard_with_a_lambda_role_in_another_account_cannot_be_honoured(tmp_path
     ]
 
 
+def test_refuses_a_guarded_tenant_id_that_spells_a_cdktf_number_token(tmp_path: Path) -> None:
+    """A valid id, but in the key policy cdktf would read it as a token and the synth would crash."""
+    doc = tenant_doc(
+        {"tenant_id": "x-8109562212591379e283", "kms_guard": True},
+        {"tenant_id": "y-8109562212591379e283"},  # unguarded: it stays in tenants.tf.json, out of cdktf
+        {"tenant_id": "acme-1e5", "kms_guard": True},  # a number, but not one of cdktf's token doubles
+    )
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: kms_guard on 'x-8109562212591379e283' cannot be honoured: the id contains "
+        "'-8109562212591379e283', which cdktf reads as one of its number tokens in the key policy; drop the guard "
+        "or choose another tenant_id"
+    ]
+
+
 def test_guards_beyond_the_key_policy_limit_cannot_be_honoured(tmp_path: Path) -> None:
     doc = tenant_doc(*({"tenant_id": f"{i:04d}-{'x' * 58}", "kms_guard": True} for i in range(600)))
     (message,) = rejected(run_main(tmp_path, tenants=doc))

@@ -50,7 +50,11 @@ def literal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[st
     document["context"]["cci"].update(CONTEXT)
     (project / "cdktf.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     settings = load_settings(project, {"CCI_TENANTS_FILE": str(PROJECT_DIR / "tenants.json")})
-    tenants = (Tenant(tenant_id="acme", display_name="Acme", kms_guard=True),)
+    tenants = (
+        Tenant(tenant_id="acme", display_name="Acme", kms_guard=True),
+        # Number text that is not one of cdktf's token doubles: cdktf parses it and leaves it be.
+        Tenant(tenant_id="acme-1e5", display_name="Acme 1e5", kms_guard=True),
+    )
     cdk_tf_json: Path = synth_to(tmp_path_factory.mktemp("literal-synth"), settings, tenants)
     return settings, json.loads(cdk_tf_json.read_text(encoding="utf-8"))
 
@@ -91,7 +95,9 @@ def test_role_arns_reach_the_key_policy_as_written(literal: tuple[Settings, dict
     _, tf = literal
     written = tf["resource"]["aws_kms_key"]["master"]["policy"]
     assert "$${aws:username}" in written and "%%{x}" in written and "%%{tier}" in written
-    assert {*ADMINS, LAMBDA_ROLE} <= principals(json.loads(as_aws_receives(written)))
+    policy = json.loads(as_aws_receives(written))
+    assert {*ADMINS, LAMBDA_ROLE} <= principals(policy)
+    assert '"acme-1e5"' in json.dumps(policy)
 
 
 def test_backend_settings_reach_the_backend_block_literally(literal: tuple[Settings, dict[str, Any]]) -> None:
