@@ -175,3 +175,22 @@ def test_every_duplicate_key_is_named_after_the_fast_parse_finds_one(tmp_path: P
         "tenants[0] has the key 'tenant_id' more than once; keys must be unique",
         "tenants[1] has the key 'tags' more than once; keys must be unique",
     ]
+
+
+def test_accepts_unicode_tags_aws_accepts() -> None:
+    tags = {
+        "Stadt": "Z\u00fcrich",
+        "Gr\u00f6\u00dfe": "gro\u00df",
+        "Team\u00a0Ops": "",
+        "\u6771\u4eac": "\u0663",
+        "a@b": "c@d",
+    }
+    (tenant,) = parse_tenants({"tenants": [{"tenant_id": "acme", "tags": tags}]}, "tenants.json")
+    assert dict(tenant.tags) == tags
+
+
+def test_accepts_a_utf8_byte_order_mark(tmp_path: Path) -> None:
+    bom = tmp_path / "tenants.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"tenants": [{"tenant_id": "acme"}]}).encode("utf-8"))
+    (tenant,) = load_tenants(bom)
+    assert tenant.tenant_id == "acme"
