@@ -21,10 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-KMS_KEY_REF = re.compile(
-    r"arn:aws(?:-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(?:key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]{1,250})"
-)
+from constructs_lib import aws_rules
+from constructs_lib.literal_text import code_problem
+
 TFC_NAME = re.compile(r"[A-Za-z0-9_-]{1,90}")
 HOSTNAME = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 
@@ -103,24 +102,44 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
                 )
         elif not isinstance(value, str) or not value:
             problems.append(f"{source}.{key} must be a non-empty string, got {json.dumps(value)}")
+        elif (problem := code_problem(value, templates=True)) is not None:
+            # A backend block is read before anything can be evaluated: no escaping helps.
+            problems.append(f"{source}.{key} {problem}, got {value!r}")
     if problems:
         return None, problems
 
     if kind == "local":
         return LocalBackendSettings(path=raw.get("path")), []
     if kind == "s3":
-        if not BUCKET_NAME.fullmatch(raw["bucket"]):
-            problems.append(f"{source}.bucket must be an S3 bucket name, got {raw['bucket']!r}")
-        if raw["region"] not in known_regions:
-            problems.append(f"{source}.region must be an AWS region such as 'eu-central-1', got {raw['region']!r}")
-        if not KMS_KEY_REF.fullmatch(raw["kms_key_id"]):
+        bucket_problems = aws_rules.bucket_name_problems(raw["bucket"])
+        if bucket_problems:
             problems.append(
-                f"{source}.kms_key_id must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>), "
-                f"got {raw['kms_key_id']!r}"
+                f"{source}.bucket must be an S3 bucket name ({'; '.join(bucket_problems)}), got {raw['bucket']!r}"
             )
+        region = raw["region"]
+        if region not in known_regions:
+            problems.append(f"{source}.region must be an AWS region such as 'eu-central-1', got {region!r}")
+        key_problems = aws_rules.kms_key_arn_problems(raw["kms_key_id"])
+        if key_problems:
+            problems.append(
+                f"{source}.kms_key_id must be a KMS key or alias ARN (arn:<partition>:kms:<region>:<account>:key/<id>, "
+                f"the id a UUID or mrk- and 32 hex digits): {'; '.join(key_problems)}, got {raw['kms_key_id']!r}"
+            )
+        elif region in known_regions:
+            # SSE-KMS takes a key in the bucket's own region, hence partition; any account.
+            # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
+            arn = aws_rules.parse_arn(raw["kms_key_id"])
+            partition = aws_rules.partition_of(region)
+            if arn is not None and (arn.partition, arn.region) != (partition, region):
+                problems.append(
+                    f"{source}.kms_key_id {raw['kms_key_id']!r} is not a key in region {region} of partition "
+                    f"{partition!r}; S3 encrypts the state only with a key in the state bucket's region"
+                )
         state_key: str | None = raw.get("key")
         if state_key is not None and (state_key.startswith("/") or state_key.endswith("/")):
             problems.append(f"{source}.key must be an object key without leading or trailing '/', got {state_key!r}")
+        if state_key is not None and (object_key_problems := aws_rules.s3_object_key_problems(state_key)):
+            problems.append(f"{source}.key must be an S3 object key ({object_key_problems[0]}), got {state_key!r}")
         if problems:
             return None, problems
         return S3BackendSettings(

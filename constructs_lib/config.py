@@ -22,9 +22,12 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from constructs_lib import aws_rules
+from constructs_lib.aws_rules import REGION_PARTITIONS, parse_arn
 from constructs_lib.backends import BackendSettings, LocalBackendSettings, parse_backend, parse_backend_override
 from constructs_lib.errors import ConfigError
 from constructs_lib.jsonfile import describe, load_json
+from constructs_lib.literal_text import cdktf_token, code_problem
 from constructs_lib.tenant_schema import schema_problems
 
 #: The seed's deployment values (design record, 2025-11-06). ``cdktf.json`` repeats them.
@@ -56,27 +59,12 @@ ENV_OVERRIDES: dict[str, str] = {
     "CCI_BACKEND": "backend",
 }
 
-#: Commercial, GovCloud and China regions the AWS provider 5.100.0 knows.
-KNOWN_REGIONS: frozenset[str] = frozenset(
-    {
-        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
-        "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
-        "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
-        "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1",
-        "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2",
-        "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
-        "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1",
-        "us-west-1", "us-west-2",
-    }
-)  # fmt: skip
+#: Commercial, GovCloud and China regions the AWS provider 5.100.0 knows (aws_rules.REGION_PARTITIONS).
+KNOWN_REGIONS: frozenset[str] = frozenset(REGION_PARTITIONS)
 
-NAME_PREFIX_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,18}[a-z0-9]")
-ACCOUNT_ID_PATTERN = re.compile(r"[0-9]{12}")
-IAM_ROLE_ARN_PATTERN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}")
-
-# AWS tag values: letters, digits, spaces and _ . : / = + - @ (ASCII here, as in
-# tenants.schema.json). https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
-TAG_VALUE_PATTERN = re.compile(r"[A-Za-z0-9 _.:/=+@-]{1,256}")
+#: name_prefix: the characters every name derived from it allows. S3 bucket names take
+#: no upper case or '_', KMS aliases no '.'; aws_rules checks each derived name in full.
+NAME_PREFIX_CHARACTERS = "^[a-z0-9-]+$"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,11 +115,8 @@ class Settings:
 
 
 def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The partition of a region (aws_rules.REGION_PARTITIONS)."""
+    return aws_rules.partition_of(region)
 
 
 def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Settings, ...]:
@@ -236,16 +221,16 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
             errors.append(f"{sources[key]} must be a non-empty string, got {describe(context[key])}")
 
     account_id = strings.get("account_id", "")
-    if "account_id" in strings and not ACCOUNT_ID_PATTERN.fullmatch(account_id):
+    if "account_id" in strings and not aws_rules.is_account_id(account_id):
         errors.append(f"{sources['account_id']} must be a 12-digit AWS account id, got {account_id!r}")
     region = strings.get("region", "")
     if "region" in strings and region not in KNOWN_REGIONS:
         errors.append(f"{sources['region']} must be an AWS region such as 'eu-central-1', got {region!r}")
     name_prefix = strings.get("name_prefix", "")
-    if "name_prefix" in strings and not NAME_PREFIX_PATTERN.fullmatch(name_prefix):
+    if "name_prefix" in strings and not aws_rules.ecma(NAME_PREFIX_CHARACTERS)(name_prefix):
         errors.append(
-            f"{sources['name_prefix']} must be 2-20 lowercase letters, digits or hyphens, "
-            f"starting and ending with a letter or digit, got {name_prefix!r}"
+            f"{sources['name_prefix']} must be lowercase letters, digits or hyphens (the characters S3 bucket "
+            f"names, KMS aliases, DynamoDB tables and IAM roles all allow), got {name_prefix!r}"
         )
     for key, tag in (
         ("environment", "Environment"),
@@ -253,33 +238,53 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         ("version", "Version"),
         ("project", "Project"),
     ):
-        if key in strings and not TAG_VALUE_PATTERN.fullmatch(strings[key]):
-            errors.append(
-                f"{sources[key]} becomes the {tag} tag and must be 1-256 letters, digits, "
-                f"spaces or _ . : / = + - @, got {strings[key]!r}"
-            )
+        if key in strings:
+            problems = aws_rules.default_tag_value_problems(strings[key])
+            if problems:
+                errors.append(
+                    f"{sources[key]} becomes the {tag} tag of the key, the buckets and the table, and "
+                    f"{' and '.join(problems)}, got {strings[key]!r}"
+                )
+            elif (problem := code_problem(strings[key], templates=False)) is not None:
+                # The tag rule keeps out ${ %{ and cdktf's string, list and map tokens, not a number token.
+                errors.append(f"{sources[key]} {problem}, got {strings[key]!r}")
+    if "name_prefix" in strings and (problem := code_problem(name_prefix, templates=False)) is not None:
+        errors.append(f"{sources['name_prefix']} {problem}, got {name_prefix!r}")
 
+    partition = partition_of(region)
     admins = context["key_admin_role_arns"]
     if not isinstance(admins, list):
         errors.append(f"{sources['key_admin_role_arns']} must be a list of IAM role ARNs, got {describe(admins)}")
         admins = []
     for i, arn in enumerate(admins):
-        if not isinstance(arn, str) or not IAM_ROLE_ARN_PATTERN.fullmatch(arn):
+        where = f"{sources['key_admin_role_arns']}[{i}]"
+        arn_problems = aws_rules.iam_role_arn_problems(arn) if isinstance(arn, str) else []
+        if not isinstance(arn, str) or arn_problems:
             errors.append(
-                f"{sources['key_admin_role_arns']}[{i}] must be an IAM role ARN "
-                f"(arn:aws:iam::<account>:role/<name>), got {describe(arn)}"
+                f"{where} must be an IAM role ARN {_ROLE_ARN_FORM}{_because(arn_problems)}, got {describe(arn)}"
+            )
+        elif (problem := code_problem(arn, templates=False)) is not None:
+            errors.append(f"{where} {problem}, got {arn!r}")
+        elif account_id and region and not _in_stack(arn, account_id, partition):
+            errors.append(
+                f"{where} {arn!r} is not a role of account {account_id} in partition {partition!r}; "
+                "KMS refuses a principal from another partition: name a role of the stack's own account"
             )
     if len(set(admins)) != len(admins):
         errors.append(f"{sources['key_admin_role_arns']} lists a role more than once")
 
     lambda_role_arn = context["lambda_role_arn"]
     if lambda_role_arn is None:
-        lambda_role_arn = f"arn:{partition_of(region)}:iam::{account_id}:role/{name_prefix}-lambda-role"
-    elif not isinstance(lambda_role_arn, str) or not IAM_ROLE_ARN_PATTERN.fullmatch(lambda_role_arn):
-        errors.append(
-            f"{sources['lambda_role_arn']} must be an IAM role ARN "
-            f"(arn:aws:iam::<account>:role/<name>) or null, got {describe(lambda_role_arn)}"
-        )
+        lambda_role_arn = f"arn:{partition}:iam::{account_id}:role/{name_prefix}-lambda-role"
+    else:
+        arn_problems = aws_rules.iam_role_arn_problems(lambda_role_arn) if isinstance(lambda_role_arn, str) else []
+        if not isinstance(lambda_role_arn, str) or arn_problems:
+            errors.append(
+                f"{sources['lambda_role_arn']} must be an IAM role ARN {_ROLE_ARN_FORM} or null"
+                f"{_because(arn_problems)}, got {describe(lambda_role_arn)}"
+            )
+        elif (problem := code_problem(lambda_role_arn, templates=False)) is not None:
+            errors.append(f"{sources['lambda_role_arn']} {problem}, got {lambda_role_arn!r}")
 
     raw_backend = context["backend"]
     if isinstance(raw_backend, str) and sources["backend"] == "CCI_BACKEND":
@@ -311,7 +316,7 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         base = Path.cwd() if sources["tenants_file"] == "CCI_TENANTS_FILE" else project_dir
         tenants_file = base / tenants_file
 
-    return Settings(
+    settings = Settings(
         account_id=account_id,
         region=region,
         environment=strings["environment"],
@@ -326,6 +331,48 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         stack=f"{name_prefix}-{name}",
         backend=backend or LocalBackendSettings(),
     )
+    errors = _derived_name_problems(settings, sources["name_prefix"], default_role=context["lambda_role_arn"] is None)
+    if errors:
+        raise ConfigError(errors)
+    return settings
+
+
+_ROLE_ARN_FORM = "(arn:<partition>:iam::<account>:role/<path><name>)"
+
+
+def _because(problems: Sequence[str]) -> str:
+    return f": {'; '.join(problems)}" if problems else ""
+
+
+def _in_stack(arn: str, account_id: str, partition: str) -> bool:
+    """Is ``arn`` (a valid ARN) a resource of ``account_id`` in ``partition``."""
+    parsed = parse_arn(arn)
+    return parsed is not None and (parsed.partition, parsed.account) == (partition, account_id)
+
+
+def _derived_name_problems(settings: Settings, source: str, *, default_role: bool) -> list[str]:
+    """name_prefix makes every physical name (naming.Names); each must pass AWS's own rule."""
+    from constructs_lib.naming import BUCKET_ROLES, Names  # naming imports this module: import here
+
+    names = Names(settings=settings)
+    prefix = repr(settings.name_prefix)
+    found: dict[str, str] = {}  # problem -> the first name that has it
+    for role in BUCKET_ROLES:
+        for problem in aws_rules.bucket_name_problems(names.bucket(role)):
+            found.setdefault(f"S3 refuses it: {problem}", names.bucket(role))
+    for problem in aws_rules.kms_alias_name_problems(names.key_alias, creating=True):
+        found.setdefault(f"KMS refuses it: {problem}", names.key_alias)
+    for problem in aws_rules.dynamodb_table_name_problems(names.config_table):
+        found.setdefault(f"DynamoDB refuses it: {problem}", names.config_table)
+    if default_role:
+        role_name = settings.lambda_role_arn.rsplit("/", 1)[-1]
+        for problem in aws_rules.iam_role_name_problems(role_name):
+            found.setdefault(f"IAM refuses it: {problem}", role_name)
+    return [
+        f"{source} {prefix} makes the name {name!r} (account {settings.account_id}, region {settings.region}), "
+        f"and {problem}; choose a shorter or different name_prefix"
+        for problem, name in found.items()
+    ]
 
 
 def display_path(path: Path) -> str:
@@ -359,6 +406,7 @@ def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
                 errors.append(
                     f"{source}: tenant_id {tenant_id!r} appears {len(indexes)} times ({places}); ids must be unique"
                 )
+    errors += _case_duplicate_tag_problems(raw_tenants, source)
     if errors:
         raise ConfigError(errors)
     tenants = [
@@ -372,6 +420,30 @@ def parse_tenants(document: Any, source: str) -> tuple[Tenant, ...]:
     ]
     tenants.sort(key=attrgetter("tenant_id"))
     return tuple(tenants)
+
+
+def _case_duplicate_tag_problems(raw_tenants: list[Any], source: str) -> list[str]:
+    """Tag keys of one tenant that differ only by letter case: IAM reads them as one key.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html (a schema cannot say this).
+    """
+    problems = []
+    for index, raw in enumerate(raw_tenants):
+        tags = raw.get("tags") if isinstance(raw, dict) else None
+        if not isinstance(tags, dict) or len(tags) < 2 or len({key.casefold() for key in tags}) == len(tags):
+            continue
+        groups: dict[str, list[str]] = {}
+        for key in tags:
+            groups.setdefault(key.casefold(), []).append(key)
+        tenant_id = raw.get("tenant_id")
+        name = f" ({tenant_id!r})" if isinstance(tenant_id, str) else ""
+        problems += [
+            f"{source}: tenants[{index}]{name}: tag keys {', '.join(repr(k) for k in keys)} differ only by letter "
+            "case; AWS (IAM) compares tag keys case-insensitively, so keep one of them"
+            for keys in groups.values()
+            if len(keys) > 1
+        ]
+    return problems
 
 
 def load_tenants(path: Path) -> tuple[Tenant, ...]:
@@ -390,9 +462,18 @@ def check_guards(settings: Settings, tenants: Sequence[Tenant], source: str) -> 
     guarded = [t.tenant_id for t in tenants if t.kms_guard]
     if not guarded:
         return
-    match = IAM_ROLE_ARN_PATTERN.fullmatch(settings.lambda_role_arn)
-    arn_partition, arn_account = (match.group(1), match.group(2)) if match else ("", "")
-    if (arn_partition, arn_account) != (settings.partition, settings.account_id):
+    # A guarded id enters the key policy, which crosses into cdktf: digits with an
+    # exponent can spell one of its number tokens (tenant_id allows digits, '-' and 'e').
+    tokens = [(tenant_id, token) for tenant_id in guarded if (token := cdktf_token(tenant_id)) is not None]
+    if tokens:
+        raise ConfigError(
+            [
+                f"{source}: kms_guard on {tenant_id!r} cannot be honoured: the id contains {token!r}, which cdktf "
+                "reads as one of its number tokens in the key policy; drop the guard or choose another tenant_id"
+                for tenant_id, token in tokens
+            ]
+        )
+    if not _in_stack(settings.lambda_role_arn, settings.account_id, settings.partition):
         raise ConfigError(
             [
                 f"{source}: kms_guard on {', '.join(repr(t) for t in guarded)} cannot be honoured: "

@@ -82,6 +82,14 @@ def _is_text(value: str) -> bool:
     return True
 
 
+def _plain(error: ValueError) -> str:
+    """A JSON ValueError in the user's words, not Python's."""
+    text = str(error)
+    if "integer string conversion" in text:  # CPython's cap on the digits of one integer
+        return "a number has more than 4300 digits"
+    return text
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
@@ -113,7 +121,8 @@ def load_json(path: Path, label: str) -> Any:
 
     Raises ConfigError for a missing or unreadable file, text that is not UTF-8,
     invalid JSON, NaN or Infinity, every duplicated key and every string with a lone
-    surrogate (all listed). The common case, a clean file, costs one C-speed parse.
+    surrogate (all listed). A leading UTF-8 byte-order mark is ignored. The common
+    case, a clean file, costs one C-speed parse.
     """
     try:
         data = path.read_bytes()
@@ -121,6 +130,10 @@ def load_json(path: Path, label: str) -> Any:
         raise ConfigError([f"{label}: file not found"]) from None
     except OSError as exc:
         raise ConfigError([f"{label}: cannot be read: {exc.strerror}"]) from None
+    # A byte-order mark is how some Windows editors start a UTF-8 file. RFC 8259 lets
+    # a parser ignore it, and this one does (line and column numbers stay the same).
+    # https://www.rfc-editor.org/rfc/rfc8259#section-8.1
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -134,8 +147,10 @@ def load_json(path: Path, label: str) -> Any:
             raise ConfigError(_duplicate_problems(remembered, label)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError([f"{label}: is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{label}: is not usable JSON: its lists and objects nest too deeply"]) from None
     except ValueError as exc:
-        raise ConfigError([f"{label}: is not valid JSON: {exc}"]) from None
+        raise ConfigError([f"{label}: is not valid JSON: {_plain(exc)}"]) from None
     if _SURROGATE_ESCAPE.search(text):
         surrogates = _surrogate_problems(document, label)
         if surrogates:

@@ -49,11 +49,15 @@ class Names:
         return f"arn:{self.settings.partition}:iam::{self.settings.account_id}:root"
 
 
-#: Tag keys the stack sets on a tenant; a tenant's own tags may not use them
-#: (tenants.schema.json lists the same keys, and a test keeps the two equal).
+#: Tag keys the stack sets on a tenant.
 STACK_TAG_KEYS: frozenset[str] = frozenset(
     {"Tenant", "Project", "Environment", "Owner", "Component", "Region", "Version"}
 )
+#: Keys a tenant's own tags may not use, in any letter case (IAM compares tag keys
+#: case-insensitively): the stack's keys, and tenant_id, the principal tag the key
+#: policy's tenant guard trusts. tenants.schema.json holds them as a pattern, and a
+#: test keeps the two equal.
+RESERVED_TENANT_TAG_KEYS: frozenset[str] = STACK_TAG_KEYS | {"tenant_id"}
 
 
 def default_tags(settings: Settings) -> dict[str, str]:
@@ -70,7 +74,7 @@ def tenant_tags(settings: Settings, tenant: Tenant) -> dict[str, str]:
     """The seed's per-tenant tag set (replication guide, step 4) plus the tenant's own tags.
 
     Sorted by key. Config validation refuses tenant tags that reuse one of the
-    reserved keys, so the stack's values always win.
+    reserved keys in any letter case, so the stack's values always win.
     """
     tags = dict(tenant.tags)
     tags.update(shared_tenant_tags(settings))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.ecma import EcmaOracle, start_oracle
 from tests.helpers import TEST_TENANTS, seed_settings
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -49,3 +51,11 @@ def tenant_locals(synth_file: Path) -> dict[str, Any]:
 def resources(tf: dict[str, Any]) -> dict[str, dict[str, Any]]:
     by_type: dict[str, dict[str, Any]] = tf["resource"]
     return by_type
+
+
+@pytest.fixture(scope="session")
+def ecma_oracle() -> Iterator[EcmaOracle]:
+    """One node process for the session that answers with ajv and cdktf (tests/ecma.py)."""
+    oracle = start_oracle()
+    yield oracle
+    oracle.close()

@@ -108,6 +108,42 @@ def test_tenants_file_with_nan(tmp_path: Path) -> None:
     assert message == "tenants.json: is not valid JSON: NaN is not allowed in JSON"
 
 
+def test_accepts_a_utf8_byte_order_mark_in_the_tenants_file(tmp_path: Path) -> None:
+    """Windows editors may start UTF-8 with a BOM; RFC 8259 lets a parser ignore it, and the program does."""
+    text = '{"tenants": [{"tenant_id": "Acme"}]}'
+    (message,) = rejected(run_main(tmp_path, tenants=b"\xef\xbb\xbf" + text.encode("utf-8")))
+    assert message == (
+        "tenants.json: tenants[0] ('Acme'): tenant_id must be 3-63 lowercase letters, digits or hyphens, "
+        "starting and ending with a letter or digit, got 'Acme'"
+    )
+
+
+def test_accepts_a_utf8_byte_order_mark_in_cdktf_json(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"account_id": "5913"})
+    (project / "cdktf.json").write_bytes(b"\xef\xbb\xbf" + (project / "cdktf.json").read_bytes())
+    assert rejected(run_main(tmp_path, project=project)) == [
+        "cdktf.json: context.cci.account_id must be a 12-digit AWS account id, got '5913'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[" * 5000 + "]" * 5000, "tenants.json: is not usable JSON: its lists and objects nest too deeply"),
+        (
+            '{"tenants": [], "n": ' + "7" * 5000 + "}",
+            "tenants.json: is not valid JSON: a number has more than 4300 digits",
+        ),
+        (b"\xff\xfe{}", "tenants.json: is not UTF-8 text (byte 0 is 0xff)"),
+    ],
+)
+def test_refuses_unusable_files_in_plain_words(tmp_path: Path, text: str | bytes, expected: str) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants=text))
+    assert message == expected
+    for python_word in ("codec", "utf-8-sig", "Error", "sys.", "recursion", "decode"):
+        assert python_word not in message
+
+
 def test_duplicate_json_keys_in_one_object(tmp_path: Path) -> None:
     text = '{"tenants": [{"tenant_id": "acme", "kms_guard": true, "kms_guard": false}]}'
     assert rejected(run_main(tmp_path, tenants=text)) == [
@@ -186,21 +222,57 @@ def test_duplicate_tenant_ids(tmp_path: Path) -> None:
     ]
 
 
+TAG_KEY_RULE = "must be 1-128 Unicode letters, digits, white space or _ . : / = + - @"
+TAG_KEY_RESERVED = (
+    "must not start with 'aws:' (AWS reserves it) and must not be tenant_id or a key the stack sets (Component, "
+    "Environment, Owner, Project, Region, Tenant, Version), in any letter case"
+)
+TAG_VALUE_RULE = "must be a string of 0-256 Unicode letters, digits, white space or _ . : / = + - @"
+
+
 @pytest.mark.parametrize(
     ("tags", "expected"),
     [
-        ({"aws:cost": "x"}, "tag key 'aws:cost' must be 1-128 ASCII letters"),
-        ({"Tenant": "other"}, "tag key 'Tenant' must be 1-128 ASCII letters"),
-        ({"k" * 129: "x"}, "tag key 'kkkk"),
-        ({"Cost#Center": "x"}, "tag key 'Cost#Center' must be"),
-        ({"CostCenter": "cc${1}"}, "tag 'CostCenter' value 'cc${1}' must be a string of 0-256 ASCII letters"),
-        ({"CostCenter": "v" * 257}, "tag 'CostCenter' value 'vvvv"),
-        ({"CostCenter": 100}, "tag 'CostCenter' value 100 must be a string"),
+        ({"aws:cost": "x"}, f"tag key 'aws:cost' {TAG_KEY_RESERVED}"),
+        ({"AWS:cost": "x"}, f"tag key 'AWS:cost' {TAG_KEY_RESERVED}"),
+        ({"Tenant": "other"}, f"tag key 'Tenant' {TAG_KEY_RESERVED}"),
+        ({"k" * 129: "x"}, f"tag key '{'k' * 129}' {TAG_KEY_RULE}"),
+        ({"Cost#Center": "x"}, f"tag key 'Cost#Center' {TAG_KEY_RULE}"),
+        ({"Cost\tCenter": "x"}, f"tag key 'Cost\\tCenter' {TAG_KEY_RULE}"),
+        ({"CostCenter": "cc${1}"}, f"tag 'CostCenter' value 'cc${{1}}' {TAG_VALUE_RULE}"),
+        ({"CostCenter": "v" * 257}, f"tag 'CostCenter' value '{'v' * 257}' {TAG_VALUE_RULE}"),
+        ({"CostCenter": "aws:managed"}, "tag 'CostCenter' value 'aws:managed' must not start with 'aws:' in any "
+                                        "letter case (AWS reserves it)"),
+        ({"CostCenter": 100}, f"tag 'CostCenter' value 100 {TAG_VALUE_RULE}"),
     ],
-)
-def test_tags_aws_would_refuse(tmp_path: Path, tags: dict[str, Any], expected: str) -> None:
+)  # fmt: skip
+def test_refuses_tags_aws_would_refuse(tmp_path: Path, tags: dict[str, Any], expected: str) -> None:
     (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "tags": tags})))
-    assert message.startswith(f"tenants.json: tenants[0] ('acme'): {expected}"), message
+    assert message == f"tenants.json: tenants[0] ('acme'): {expected}"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["tenant_id", "TENANT_ID", "Tenant_Id", "tenant", "TENANT", "environment", "PROJECT", "oWnEr", "Ver\u017fion"],
+)
+def test_refuses_tags_that_claim_an_identity_in_any_letter_case(tmp_path: Path, key: str) -> None:
+    """Issue 13, item 4: the guard trusts tenant_id; IAM compares tag keys case-insensitively."""
+    (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "tags": {key: "globex"}})))
+    assert message == f"tenants.json: tenants[0] ('acme'): tag key {key!r} {TAG_KEY_RESERVED}"
+
+
+def test_refuses_tag_keys_of_one_tenant_that_differ_only_by_case(tmp_path: Path) -> None:
+    doc = tenant_doc(
+        {"tenant_id": "acme", "tags": {"CostCenter": "a", "costcenter": "b", "COSTCENTER": "c", "Team": "x"}},
+        {"tenant_id": "globex", "tags": {"CostCenter": "a"}},
+        {"tenant_id": "initech", "tags": {"Team": "a", "team": "b"}},
+    )
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: tenants[0] ('acme'): tag keys 'CostCenter', 'costcenter', 'COSTCENTER' differ only by letter "
+        "case; AWS (IAM) compares tag keys case-insensitively, so keep one of them",
+        "tenants.json: tenants[2] ('initech'): tag keys 'Team', 'team' differ only by letter case; AWS (IAM) "
+        "compares tag keys case-insensitively, so keep one of them",
+    ]
 
 
 def test_too_many_tags(tmp_path: Path) -> None:
@@ -224,8 +296,8 @@ def test_too_many_tags(tmp_path: Path) -> None:
         ({"CCI_ENVIRONMENT": ""}, "CCI_ENVIRONMENT must be a non-empty string, got ''"),
         (
             {"CCI_ENVIRONMENT": "Prod${x}"},
-            "CCI_ENVIRONMENT becomes the Environment tag and must be 1-256 letters, digits, spaces or "
-            "_ . : / = + - @, got 'Prod${x}'",
+            "CCI_ENVIRONMENT becomes the Environment tag of the key, the buckets and the table, and may contain "
+            "only Unicode letters, digits, white space or _ . : / = + - (DynamoDB's tag rule), got 'Prod${x}'",
         ),
     ],
 )
@@ -263,6 +335,31 @@ def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("prefix", "reserved"), [("xn--cci", "xn--"), ("sthree-cci", "sthree-"), ("amzn-s3-demo-x", "amzn-s3-demo-")]
+)
+def test_refuses_a_name_prefix_whose_bucket_names_s3_reserves(tmp_path: Path, prefix: str, reserved: str) -> None:
+    """Terraform and the emulator would accept these names; only real S3 refuses them, at apply."""
+    (message,) = rejected(run_main(tmp_path, project=copy_project(tmp_path, {"name_prefix": prefix})))
+    assert message == (
+        f"cdktf.json: context.cci.name_prefix {prefix!r} makes the name '{prefix}-input-591338347562-eu-central-1' "
+        f"(account 591338347562, region eu-central-1), and S3 refuses it: it must not start with {reserved!r} "
+        "(reserved by S3); choose a shorter or different name_prefix"
+    )
+
+
+def test_refuses_an_admin_role_from_another_partition(tmp_path: Path) -> None:
+    """KMS refuses, at apply, a key-policy principal from another partition; the key would be half made."""
+    project = copy_project(
+        tmp_path, {"region": "cn-north-1", "key_admin_role_arns": ["arn:aws:iam::123456789012:role/admin"]}
+    )
+    assert rejected(run_main(tmp_path, project=project)) == [
+        "cdktf.json: context.cci.key_admin_role_arns[0] 'arn:aws:iam::123456789012:role/admin' is not a role of "
+        "account 591338347562 in partition 'aws-cn'; KMS refuses a principal from another partition: name a role "
+        "of the stack's own account"
+    ]
+
+
 # --- guards -----------------------------------------------------------------------------
 
 
@@ -273,6 +370,20 @@ def test_guard_with_a_lambda_role_in_another_account_cannot_be_honoured(tmp_path
         "tenants.json: kms_guard on 'acme' cannot be honoured: lambda_role_arn "
         "'arn:aws:iam::111122223333:role/cci-lite-lambda-role' is not a role of account 591338347562 in "
         "partition 'aws'; set lambda_role_arn in cdktf.json or drop the guard"
+    ]
+
+
+def test_refuses_a_guarded_tenant_id_that_spells_a_cdktf_number_token(tmp_path: Path) -> None:
+    """A valid id, but in the key policy cdktf would read it as a token and the synth would crash."""
+    doc = tenant_doc(
+        {"tenant_id": "x-8109562212591379e283", "kms_guard": True},
+        {"tenant_id": "y-8109562212591379e283"},  # unguarded: it stays in tenants.tf.json, out of cdktf
+        {"tenant_id": "acme-1e5", "kms_guard": True},  # a number, but not one of cdktf's token doubles
+    )
+    assert rejected(run_main(tmp_path, tenants=doc)) == [
+        "tenants.json: kms_guard on 'x-8109562212591379e283' cannot be honoured: the id contains "
+        "'-8109562212591379e283', which cdktf reads as one of its number tokens in the key policy; drop the guard "
+        "or choose another tenant_id"
     ]
 
 

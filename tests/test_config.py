@@ -128,8 +128,8 @@ def test_fails_on_non_boolean_guard_and_reserved_tag() -> None:
     )
     text = "\n".join(messages)
     assert "kms_guard must be true or false, got 'yes'" in text
-    assert "tag key 'Tenant' must be 1-128 ASCII letters" in text and "must not be a key the stack sets" in text
-    assert "tag 'ok' value '{bad}' must be a string of 0-256 ASCII letters" in text
+    assert "tag key 'Tenant' must not start with 'aws:'" in text and "or a key the stack sets" in text
+    assert "tag 'ok' value '{bad}' must be a string of 0-256 Unicode letters" in text
 
 
 def test_fails_on_wrong_top_level_shape() -> None:
@@ -175,3 +175,22 @@ def test_every_duplicate_key_is_named_after_the_fast_parse_finds_one(tmp_path: P
         "tenants[0] has the key 'tenant_id' more than once; keys must be unique",
         "tenants[1] has the key 'tags' more than once; keys must be unique",
     ]
+
+
+def test_accepts_unicode_tags_aws_accepts() -> None:
+    tags = {
+        "Stadt": "Z\u00fcrich",
+        "Gr\u00f6\u00dfe": "gro\u00df",
+        "Team\u00a0Ops": "",
+        "\u6771\u4eac": "\u0663",
+        "a@b": "c@d",
+    }
+    (tenant,) = parse_tenants({"tenants": [{"tenant_id": "acme", "tags": tags}]}, "tenants.json")
+    assert dict(tenant.tags) == tags
+
+
+def test_accepts_a_utf8_byte_order_mark(tmp_path: Path) -> None:
+    bom = tmp_path / "tenants.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"tenants": [{"tenant_id": "acme"}]}).encode("utf-8"))
+    (tenant,) = load_tenants(bom)
+    assert tenant.tenant_id == "acme"

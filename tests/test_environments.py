@@ -66,9 +66,11 @@ def test_cloud_backend_by_name_or_by_tags() -> None:
         ({**S3, "dynamodb_table": "locks"}, ["b.dynamodb_table is not a setting of a s3 backend (allowed: bucket, key, "
                                              "kms_key_id, region)"]),
         ({**S3, "kms_key_id": "alias/state"}, ["b.kms_key_id must be a KMS key or alias ARN "
-                                               "(arn:aws:kms:<region>:<account>:key/<id>), got 'alias/state'"]),
+                                               "(arn:<partition>:kms:<region>:<account>:key/<id>, the id a UUID or "
+                                               "mrk- and 32 hex digits): it is not a KMS key ARN, got 'alias/state'"]),
         ({**S3, "region": "mars-1"}, ["b.region must be an AWS region such as 'eu-central-1', got 'mars-1'"]),
-        ({**S3, "bucket": "Bad_Bucket"}, ["b.bucket must be an S3 bucket name, got 'Bad_Bucket'"]),
+        ({**S3, "bucket": "Bad_Bucket"}, ["b.bucket must be an S3 bucket name (it may contain only lowercase "
+                                          "letters, digits, '.' and '-'), got 'Bad_Bucket'"]),
         ({"type": "cloud", "organization": "conversant"}, ["b needs exactly one of workspace (a name) or "
                                                            "workspace_tags (a list)"]),
         ({"type": "cloud", "organization": "conversant", "workspace": "a", "workspace_tags": ["b"]},

@@ -8,11 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import regress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
-from constructs_lib.naming import STACK_TAG_KEYS
+from constructs_lib.aws_rules import (
+    TAG_CHARACTERS,
+    TAG_KEY_MAX,
+    TAG_RESERVED_PREFIX,
+    TAG_VALUE_MAX,
+    case_insensitive_pattern,
+)
+from constructs_lib.naming import RESERVED_TENANT_TAG_KEYS
 from constructs_lib.tenant_schema import (
     _IMPLEMENTED_SHAPE,
     SCHEMA_PATH,
@@ -26,9 +34,17 @@ from constructs_lib.tenant_schema import (
 from tests.helpers import PROJECT_DIR
 from tests.test_tenant_properties import MUTATIONS, valid_documents
 
+#: Draft 2020-12's "regex" format is ECMA-262; jsonschema's default checks it with Python's re.
+ECMA_FORMATS = FormatChecker()
+
+
+@ECMA_FORMATS.checks("regex", raises=regress.RegressError)
+def _is_ecma_regex(instance: object) -> bool:
+    return not isinstance(instance, str) or regress.Regex(instance, "u") is not None
+
 
 def test_schema_is_a_valid_draft_2020_12_schema() -> None:
-    Draft202012Validator.check_schema(schema())
+    Draft202012Validator.check_schema(schema(), format_checker=ECMA_FORMATS)
 
 
 def test_shipped_tenants_file_names_the_schema_and_passes_it() -> None:
@@ -38,9 +54,21 @@ def test_shipped_tenants_file_names_the_schema_and_passes_it() -> None:
     assert schema_problems(document, "tenants.json") == []
 
 
-def test_reserved_tag_keys_in_the_schema_are_the_ones_the_stack_sets() -> None:
+def test_reserved_tag_keys_in_the_schema_are_the_ones_the_stack_sets_in_any_case() -> None:
     names = schema()["$defs"]["tenant"]["properties"]["tags"]["propertyNames"]
-    assert set(names["not"]["anyOf"][1]["enum"]) == STACK_TAG_KEYS
+    assert names["not"]["anyOf"][1]["pattern"] == case_insensitive_pattern(RESERVED_TENANT_TAG_KEYS)
+
+
+def test_the_schemas_tag_rule_is_aws_rules_own_text() -> None:
+    tags = schema()["$defs"]["tenant"]["properties"]["tags"]
+    names, values = tags["propertyNames"], tags["additionalProperties"]
+    assert (names["pattern"], names["minLength"], names["maxLength"]) == (TAG_CHARACTERS, 1, TAG_KEY_MAX)
+    assert names["not"]["anyOf"][0]["pattern"] == TAG_RESERVED_PREFIX
+    assert (values["pattern"], values["maxLength"], values["not"]["pattern"]) == (
+        TAG_CHARACTERS,
+        TAG_VALUE_MAX,
+        TAG_RESERVED_PREFIX,
+    )
 
 
 def test_every_rule_in_the_schema_has_a_sentence_for_the_user() -> None:
@@ -99,7 +127,25 @@ json_scalars = st.one_of(
     st.booleans(),
     st.integers(-2, 2),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "acme", "Acme", "ok-tenant", "a\n", " x", "aws:x", "Tenant", "${x}", "caf\u00e9", "v" * 257]),
+    st.sampled_from(
+        [
+            *[
+                "",
+                "acme",
+                "Acme",
+                "ok-tenant",
+                "a\n",
+                " x",
+                "aws:x",
+                "Tenant",
+                "tenant",
+                "${x}",
+                "caf\u00e9",
+                "v" * 257,
+            ],
+            *["Z\u00fcrich", "a\u2028", "\ufeffx", "x\u00a0", "\U0001f600", "k" * 129, "a\rb", "tenant_ID"],
+        ]
+    ),
     st.text(max_size=8),
 )
 json_values = st.recursive(
@@ -108,7 +154,12 @@ json_values = st.recursive(
     max_leaves=8,
 )
 tag_maps = st.dictionaries(
-    st.sampled_from(["CostCenter", "cost center", "aws:x", "AWS:y", "Tenant", "Owner", "bad#key", "k" * 129, ""]),
+    st.sampled_from(
+        [
+            *["CostCenter", "cost center", "aws:x", "AWS:y", "Tenant", "Owner", "bad#key", "k" * 129, "", "OWNER"],
+            *["tenant_id", "Ver\u017fion", "Z\u00fcrich", "Stadt\u00a0Bern", "a\u2028b", "\U0001d400", "\U0001f600"],
+        ]
+    ),
     json_scalars,
     max_size=4,
 )

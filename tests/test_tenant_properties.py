@@ -14,18 +14,26 @@ from hypothesis import strategies as st
 
 from constructs_lib.config import Tenant, parse_tenants
 from constructs_lib.errors import ConfigError
-from constructs_lib.naming import STACK_TAG_KEYS
+from constructs_lib.naming import RESERVED_TENANT_TAG_KEYS
 
-TAG_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+@-"
+#: AWS's tag characters: Unicode letters (L), separators (Z) and numbers (N), and _ . : / = + - @.
+TAG_CHARS = st.one_of(
+    st.sampled_from("ABCxyz0129 _.:/=+@-"),
+    st.characters(categories=("L", "Z", "N")),
+)
+_RESERVED = {key.casefold() for key in RESERVED_TENANT_TAG_KEYS}
 
 tenant_ids = st.from_regex(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", fullmatch=True)
+#: No line terminator anywhere (ECMA-262's '.' matches none) and no white space at either end.
 display_names = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=256
 ).filter(lambda s: s == s.strip() and s.strip() != "" and not any(c.isspace() and c != " " for c in s))
 tag_keys = st.text(alphabet=TAG_CHARS, min_size=1, max_size=128).filter(
-    lambda k: k not in STACK_TAG_KEYS and not k.lower().startswith("aws:")
+    lambda k: k.casefold() not in _RESERVED and not k.casefold().startswith("aws:") and not k.lower().startswith("aws:")
 )
-tag_values = st.text(alphabet=TAG_CHARS, max_size=256)
+tag_values = st.text(alphabet=TAG_CHARS, max_size=256).filter(lambda v: not v.lower().startswith("aws:"))
+#: A tenant's tags: no two keys that differ only by letter case.
+tag_maps = st.lists(st.tuples(tag_keys, tag_values), max_size=4, unique_by=lambda kv: kv[0].casefold()).map(dict)
 
 
 @st.composite
@@ -36,7 +44,7 @@ def raw_tenant(draw: st.DrawFn, tenant_id: str) -> dict[str, Any]:
     if draw(st.booleans()):
         raw["kms_guard"] = draw(st.booleans())
     if draw(st.booleans()):
-        raw["tags"] = draw(st.dictionaries(tag_keys, tag_values, max_size=4))
+        raw["tags"] = draw(tag_maps)
     return raw
 
 
@@ -100,22 +108,45 @@ def _guard_type(draw: st.DrawFn, raw: dict[str, Any]) -> str:
 
 
 def _display_name(draw: st.DrawFn, raw: dict[str, Any]) -> str:
-    raw["display_name"] = draw(st.sampled_from(["", " Acme", "Acme ", "a" * 257, 5, "two\nlines"]))
+    raw["display_name"] = draw(
+        st.sampled_from(
+            [
+                *["", " Acme", "Acme ", "a" * 257, 5, "two\nlines", "a\rb", "a\u2028b", "a\u2029b", "\ufeffAcme"],
+                *["Acme\u00a0", "\u3000Acme", "Acme\t"],
+            ]
+        )
+    )
     return "display_name"
 
 
 def _reserved_tag(draw: st.DrawFn, raw: dict[str, Any]) -> str:
-    key = draw(st.sampled_from([*sorted(STACK_TAG_KEYS), "aws:x", "AWS:cost", "bad#key", "k" * 129]))
+    reserved = sorted(RESERVED_TENANT_TAG_KEYS)
+    key = draw(
+        st.sampled_from(
+            [
+                *reserved,
+                *(k.upper() for k in reserved),
+                *["TENANT_ID", "Ver\u017fion", "aws:x", "AWS:cost", "Aws:y"],
+                *["bad#key", "k" * 129, "tab\tkey", "semi;colon", "dollar$"],
+            ]
+        )
+    )
     raw["tags"] = {**raw.get("tags", {}), key: "v"}
     return "tag key"
 
 
 def _tag_value(draw: st.DrawFn, raw: dict[str, Any]) -> str:
-    raw["tags"] = {**raw.get("tags", {}), "CostCenter": draw(st.sampled_from([7, "${x}", "v" * 257, "caf\u00e9"]))}
+    bad = [7, "${x}", "v" * 257, "caf\u00e9$", "aws:managed", "AWS:x", "a\tb", "a\nb", "\U0001f600", "50%"]
+    raw["tags"] = {**raw.get("tags", {}), "CostCenter": draw(st.sampled_from(bad))}
     return "tag 'CostCenter' value"
 
 
-MUTATIONS = [_bad_id, _unknown_field, _guard_type, _display_name, _reserved_tag, _tag_value]
+def _case_twin_tag(draw: st.DrawFn, raw: dict[str, Any]) -> str:
+    raw["tags"] = {"CostCenter": "a", draw(st.sampled_from(["costcenter", "COSTCENTER", "costCenter"])): "b"}
+    return "differ only by letter case"
+
+
+MUTATIONS = [_bad_id, _unknown_field, _guard_type, _display_name, _reserved_tag, _tag_value, _case_twin_tag]
 
 
 @FAST
