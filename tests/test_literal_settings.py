@@ -96,7 +96,10 @@ def test_role_arns_reach_the_key_policy_as_written(literal: tuple[Settings, dict
     written = tf["resource"]["aws_kms_key"]["master"]["policy"]
     assert "$${aws:username}" in written and "%%{x}" in written and "%%{tier}" in written
     policy = json.loads(as_aws_receives(written))
-    assert {*ADMINS, LAMBDA_ROLE} <= principals(policy)
+    assert set(ADMINS) <= principals(policy)
+    # The pipeline role is named by the per-tenant guard's exemption, not as a principal.
+    (guard,) = [s for s in policy["Statement"] if s["Sid"] == "DenyGuardedTenantContextToOthers"]
+    assert guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == [LAMBDA_ROLE]
     assert '"acme-1e5"' in json.dumps(policy)
 
 
