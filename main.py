@@ -51,12 +51,12 @@ def run() -> int:
             out_dir=out_dir,
             label="cdktf.json",
         )
-    if problems:
+    if problems or app is None:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    assert app is not None
-    for warning in state_warnings([s for s in app.states if s.stack in {e.stack for e, _ in environments}], out_dir):
+    produced = {settings.stack for settings, _ in environments}
+    for warning in state_warnings([s for s in app.states if s.stack in produced], out_dir):
         print(f"warning: {warning}", file=sys.stderr)
 
     # jsii warns on every run that Node 20 is past end of life; that is not the user's concern here.
@@ -66,7 +66,6 @@ def run() -> int:
     gc.disable()
     from constructs_lib.app import synth  # loads the provider bindings (constructs_lib.fast_load)
 
-    produced = {settings.stack for settings, _ in environments}
     out_dir = synth(
         environments,
         provider_lock=PROVIDER_LOCK,
