@@ -271,7 +271,7 @@ def abandoned_state_problems(
             f"{label}: stack {name} has {found}, but these settings no longer make that stack (they make "
             f"{made_text}), so that state would be left behind and a new stack would start empty and plan to create "
             f"the foundation again; {keep}; to rename it on purpose, move its state or point the new stack's backend "
-            f'at it (README, "Renaming a stack"); to leave it behind on purpose, add "{name}" to '
+            f'at it (README, "Renaming or retiring a stack"); to leave it behind on purpose, add "{name}" to '
             f"context.cci.retired_stacks"
         )
     return problems

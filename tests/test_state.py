@@ -216,8 +216,8 @@ def test_refuses_moving_a_single_stack_named_by_its_old_environment_tag(tmp_path
         "(1 resource), but these settings no longer make that stack (they make cci-lite-production), so that state "
         "would be left behind and a new stack would start empty and plan to create the foundation again; to keep "
         'the stack, declare the environment "staging" in context.cci.environments; to rename it on purpose, move '
-        'its state or point the new stack\'s backend at it (README, "Renaming a stack"); to leave it behind on '
-        'purpose, add "cci-lite-staging" to context.cci.retired_stacks'
+        'its state or point the new stack\'s backend at it (README, "Renaming or retiring a stack"); to leave it '
+        'behind on purpose, add "cci-lite-staging" to context.cci.retired_stacks'
     ]
 
 
