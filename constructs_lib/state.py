@@ -204,8 +204,11 @@ def _recorded_location(directory: Path, stack: str, kind: str, config: Mapping[s
         key = str(config.get("key") or f"{stack}/terraform.tfstate")
         return StateLocation(kind="s3", identity=(str(config["bucket"]), key), shown=f"s3://{config['bucket']}/{key}")
     if kind in ("cloud", "remote"):
+        # "remote" records its workspaces block as a list of one object, "cloud" as an object.
         workspaces = config.get("workspaces")
-        workspace = workspaces[0].get("name") if isinstance(workspaces, list) and workspaces else None
+        if isinstance(workspaces, list):
+            workspaces = workspaces[0] if workspaces else None
+        workspace = workspaces.get("name") if isinstance(workspaces, dict) else None
         hostname = config.get("hostname") or "app.terraform.io"
         if workspace:
             identity = (str(hostname), str(config.get("organization")), str(workspace))

@@ -365,3 +365,12 @@ def test_main_warns_once_about_state_inside_the_output_directory(tmp_path: Path)
 
 def test_shipped_settings_keep_the_stack_name_cci_lite_production() -> None:
     assert [s.stack for s in load_environments(PROJECT_DIR, {})] == ["cci-lite-production"]
+
+
+def test_a_terraform_cloud_workspace_another_stack_now_uses_is_not_abandoned(tmp_path: Path) -> None:
+    cloud = {"type": "cloud", "organization": "conversant", "workspace": "cci-lite-prod"}
+    record = {"organization": "conversant", "hostname": "app.terraform.io", "workspaces": {"name": "cci-lite-prod"}}
+    initialized(tmp_path / "cdktf.out", "cci-lite-prod", {"type": "cloud", "config": record})
+    assert abandoned(tmp_path, {"backend": cloud}) == []  # the renamed stack kept its workspace
+    (problem,) = abandoned(tmp_path, {})
+    assert "whose state is workspace app.terraform.io/conversant/cci-lite-prod (Terraform Cloud)" in problem
