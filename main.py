@@ -1,11 +1,13 @@
 """Synthesize the CCI Lite foundation: python main.py [--debug] (or cdktf synth).
 
 Settings and tenants are validated before the provider bindings load; a mistake
-prints one line per problem and exits with status 2, without a traceback. The
-output directory (CDKTF_OUTDIR, default cdktf.out) is replaced only by a complete
-new synth: on any failure the previous output stays as it was. An unexpected
-failure is a bug: it prints one line and exits with status 1; --debug (or
-CCI_DEBUG=1) shows the traceback.
+prints one line per problem and exits with status 2, without a traceback. So is a
+settings change that would leave a deployed stack's state behind, or let two stacks
+share one state (constructs_lib.state). The output directory (CDKTF_OUTDIR, default
+cdktf.out) is updated only from a complete new synth, one file at a time, keeping
+everything Terraform keeps in a stack directory (constructs_lib.output): on any
+failure the previous output stays as it was. An unexpected failure is a bug: it
+prints one line and exits with status 1; --debug (or CCI_DEBUG=1) shows the traceback.
 """
 
 from __future__ import annotations
@@ -15,17 +17,24 @@ import os
 import sys
 from pathlib import Path
 
-from constructs_lib.config import check_guards, display_path, load_environments, load_tenants
+from constructs_lib.config import AppSettings, check_guards, display_path, load_app_settings, load_tenants
 from constructs_lib.errors import ConfigError
+from constructs_lib.output import output_dir
+from constructs_lib.state import abandoned_state_problems, state_warnings
 
 PROJECT_DIR = Path(__file__).resolve().parent
+#: The committed provider lock file, placed in every stack directory by the synth.
+PROVIDER_LOCK = PROJECT_DIR / ".terraform.lock.hcl"
 
 
 def run() -> int:
     problems: list[str] = []
     environments = []
+    app: AppSettings | None = None
+    out_dir = output_dir(os.environ)
     try:
-        for settings in load_environments(PROJECT_DIR, os.environ):
+        app = load_app_settings(PROJECT_DIR, os.environ)
+        for settings in app.stacks:
             try:
                 tenants = load_tenants(settings.tenants_file)
                 check_guards(settings, tenants, display_path(settings.tenants_file))
@@ -34,10 +43,21 @@ def run() -> int:
                 problems += [p for p in error.problems if p not in problems]  # a shared file reports once
     except ConfigError as error:
         problems += error.problems
-    if problems:
+    if app is not None:
+        problems += abandoned_state_problems(
+            stacks=app.states,
+            retired=app.retired_stacks,
+            name_prefix=app.name_prefix,
+            out_dir=out_dir,
+            label="cdktf.json",
+        )
+    if problems or app is None:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    produced = {settings.stack for settings, _ in environments}
+    for warning in state_warnings([s for s in app.states if s.stack in produced], out_dir):
+        print(f"warning: {warning}", file=sys.stderr)
 
     # jsii warns on every run that Node 20 is past end of life; that is not the user's concern here.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -46,7 +66,11 @@ def run() -> int:
     gc.disable()
     from constructs_lib.app import synth  # loads the provider bindings (constructs_lib.fast_load)
 
-    out_dir = synth(environments)
+    out_dir = synth(
+        environments,
+        provider_lock=PROVIDER_LOCK,
+        keep_stacks=[s.stack for s in app.declared if s.stack not in produced],
+    )
     for settings, tenants in environments:
         print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}")
     return 0

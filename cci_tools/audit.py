@@ -7,8 +7,18 @@ beside it (not the Python settings), so the report describes exactly what Terraf
 will be given. With ``--plan`` (the output of ``terraform show -json PLAN``)
 it adds the changes: grouped by action and by tenant, key-policy changes as a
 statement-level diff, and a loud warning for any delete or replace of the key, a
-bucket or the table. ``--fail-on-destroy`` then exits with status 3, to gate a CI
-pipeline or a Terraform Cloud run.
+bucket or the table.
+
+A plan that *creates* the key, its alias, a bucket or the table is checked against
+the account (read-only lookups, cci_tools.live): their names are fixed, so if the
+account already has them the plan was made from state that does not know the
+deployed foundation (another backend, state file or stack name), and applying it
+would create a second key and then fail on every name. Where the account cannot be
+asked (no credentials, not reachable), the report says so in one line.
+
+``--fail-on-destroy`` exits with status 3 on a delete or replace of a protected
+resource, on a create of one the account already has, and on a create that could
+not be checked: a gate for a CI pipeline or a Terraform Cloud run task.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
 from constructs_lib.output import output_dir
 from constructs_lib.policies import SERVICE_USES, STATEMENT_SENTENCES
 
@@ -511,8 +522,130 @@ def _value_diff(path: str, a: Any, b: Any) -> list[str]:
     return [f"`{path}`: `{json.dumps(a)}` → `{json.dumps(b)}`"]
 
 
-def render_changes(plan: Json) -> tuple[str, list[str]]:
-    """The change section for a ``terraform show -json`` plan, and the protected resources it destroys."""
+# --- forked state -------------------------------------------------------------------------
+
+#: Resources with a fixed name (constructs_lib.naming) whose creation the account can contradict.
+NAMED_TYPES = ("aws_kms_key", "aws_kms_alias", "aws_s3_bucket", "aws_dynamodb_table")
+
+
+@dataclass(frozen=True)
+class PlannedCreate:
+    """A create of a named foundation resource: its address and how to look it up by name."""
+
+    address: str
+    kind: str  # "bucket", "alias" or "table"
+    name: str
+
+
+@dataclass(frozen=True)
+class ForkCheck:
+    """The named resources a plan creates, looked up in the account (or why they could not be)."""
+
+    account: str
+    lookups: tuple[tuple[PlannedCreate, Lookup], ...] = ()
+    unavailable: str | None = None
+
+    @property
+    def existing(self) -> list[tuple[PlannedCreate, Lookup]]:
+        return [(c, found) for c, found in self.lookups if found.exists is True]
+
+    @property
+    def unverified(self) -> list[PlannedCreate]:
+        """Creates the account could not be asked about: all of them when it could not be reached."""
+        if self.unavailable is not None:
+            return [c for c, _ in self.lookups]
+        return [c for c, found in self.lookups if found.exists is None]
+
+
+def planned_creates(plan: Json, stack: Json) -> list[PlannedCreate]:
+    """The plan's creates of the key, its alias, a bucket or the table, with the name each has in AWS.
+
+    The key has no name of its own: it is looked up by the alias the stack gives it.
+    """
+    aliases = [
+        c["change"]["after"]["name"]
+        for c in plan.get("resource_changes", [])
+        if c["type"] == "aws_kms_alias" and isinstance((c["change"].get("after") or {}).get("name"), str)
+    ]
+    stack_alias = stack.get("resource", {}).get("aws_kms_alias", {}).get("master", {}).get("name")
+    alias = aliases[0] if aliases else stack_alias
+    creates = []
+    for change in plan.get("resource_changes", []):
+        if change["type"] not in NAMED_TYPES or change["change"]["actions"] != ["create"]:
+            continue
+        after = change["change"].get("after") or {}
+        kind, name = {
+            "aws_s3_bucket": ("bucket", after.get("bucket")),
+            "aws_dynamodb_table": ("table", after.get("name")),
+            "aws_kms_alias": ("alias", after.get("name")),
+            "aws_kms_key": ("alias", alias),
+        }[change["type"]]
+        if isinstance(name, str):
+            creates.append(PlannedCreate(change["address"], kind, name))
+    return creates
+
+
+def check_fork(creates: list[PlannedCreate], *, region: str, account_id: str, connect: Any = None) -> ForkCheck:
+    """Look each planned create up in the account; no AWS call when there is none.
+
+    ``connect`` (default ``LiveAccount.connect``) returns the account to ask, or raises
+    LiveUnavailable; its one-line reason goes into the report.
+    """
+    if not creates:
+        return ForkCheck(account=account_id)
+    try:
+        live = (connect or LiveAccount.connect)(region=region, account_id=account_id)
+    except LiveUnavailable as why:
+        pending = tuple((c, Lookup(kind=c.kind, name=c.name, exists=None, detail=str(why))) for c in creates)
+        return ForkCheck(account=account_id, lookups=pending, unavailable=str(why))
+    cache: dict[tuple[str, str], Lookup] = {}
+    lookups = []
+    for create in creates:
+        key = (create.kind, create.name)
+        if key not in cache:
+            cache[key] = {"bucket": live.bucket, "alias": live.kms_alias, "table": live.table}[create.kind](create.name)
+        lookups.append((create, cache[key]))
+    return ForkCheck(account=account_id, lookups=tuple(lookups))
+
+
+def _fork_lines(fork: ForkCheck) -> list[str]:
+    lines: list[str] = []
+    if fork.existing:
+        lines += [
+            "> [!CAUTION]",
+            f"> **This plan creates foundation resources that account {fork.account} already has:** "
+            + ", ".join(f"`{c.address}` ({found.kind} `{found.name}` {found.detail})" for c, found in fork.existing)
+            + ". The state this plan was made with does not know the deployed foundation: likely a state mix-up "
+            "(another backend, state file, `-backend-config` or stack name than the one that deployed it). "
+            "Applying would create a second key and then fail on every existing name. Stop, and find the state "
+            'that manages them (README, "State backends and environments").',
+            "",
+        ]
+    if fork.unverified:
+        reason = fork.unavailable or "; ".join(str(found) for c, found in fork.lookups if found.exists is None)
+        lines += [
+            "> [!WARNING]",
+            "> **Not checked against the account:** this plan creates "
+            + ", ".join(f"`{c.address}`" for c in fork.unverified)
+            + f"; whether account {fork.account} already has them could not be checked ({reason}). A plan made "
+            "from the wrong state looks exactly like this, so `--fail-on-destroy` fails it; run the audit with "
+            "read-only credentials for the account.",
+            "",
+        ]
+    if fork.lookups and not fork.existing and not fork.unverified:
+        lines += [
+            f"Checked against account {fork.account}: none of the created key, alias, buckets or table exists yet.",
+            "",
+        ]
+    return lines
+
+
+def render_changes(plan: Json, fork: ForkCheck | None = None) -> tuple[str, list[str]]:
+    """The change section for a ``terraform show -json`` plan, and the protected resources it destroys.
+
+    ``fork``: the plan's creates looked up in the account (check_fork); its findings
+    head the section.
+    """
     changes = [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
     destroyed = sorted(
         c["address"] for c in changes if c["type"] in PROTECTED_TYPES and "delete" in c["change"]["actions"]
@@ -530,6 +663,8 @@ def render_changes(plan: Json) -> tuple[str, list[str]]:
             "loses its data. Stop and review.",
             "",
         ]
+    if fork is not None:
+        lines += _fork_lines(fork)
     if not changes:
         return "\n".join([*lines, "No changes.", ""]), destroyed
     lines.append(
@@ -575,7 +710,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--fail-on-destroy",
         action="store_true",
-        help="exit 3 if the plan deletes or replaces the key, a bucket or the table",
+        help="exit 3 if the plan deletes or replaces the key, a bucket or the table, or creates one that the "
+        "account already has or that could not be checked against the account",
     )
     args = parser.parse_args(argv)
     stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
@@ -583,16 +719,38 @@ def main(argv: list[str]) -> int:
     source = f"cdktf.out/stacks/{stack_dir.name}/"
     report = render_report(stack, read_waivers(PROJECT_DIR / ".checkov.yaml"), source=source)
     destroyed: list[str] = []
+    fork: ForkCheck | None = None
     if args.plan:
-        changes, destroyed = render_changes(json.loads(args.plan.read_text(encoding="utf-8")))
+        plan = json.loads(args.plan.read_text(encoding="utf-8"))
+        provider = stack["provider"]["aws"][0]
+        fork = check_fork(
+            planned_creates(plan, stack), region=provider["region"], account_id=provider["allowed_account_ids"][0]
+        )
+        changes, destroyed = render_changes(plan, fork)
         report += "\n" + changes
     args.output.write_text(report, encoding="utf-8")
     print(f"wrote {args.output}")
+    failed = False
     if destroyed:
         print(f"WARNING: the plan destroys protected resources: {', '.join(destroyed)}", file=sys.stderr)
-        if args.fail_on_destroy:
-            return 3
-    return 0
+        failed = True
+    if fork is not None and fork.existing:
+        print(
+            f"WARNING: the plan creates resources that account {fork.account} already has (likely a state mix-up): "
+            + ", ".join(c.address for c, _ in fork.existing),
+            file=sys.stderr,
+        )
+        failed = True
+    if fork is not None and fork.unverified:
+        reason = fork.unavailable or "see the report"
+        print(
+            "WARNING: the plan creates "
+            + ", ".join(c.address for c in fork.unverified)
+            + f"; not checked against account {fork.account}: {reason}",
+            file=sys.stderr,
+        )
+        failed = True
+    return 3 if failed and args.fail_on_destroy else 0
 
 
 if __name__ == "__main__":

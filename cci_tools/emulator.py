@@ -101,7 +101,7 @@ class Emulator:
 
     def client(self, service: str, *, region: str) -> Any:
         """A boto3 client bound to the emulator, and to nothing else."""
-        import boto3  # a dev dependency: only the demo and the tests talk to the emulator
+        import boto3  # imported here: only the demo and the tests talk to the emulator
 
         session = boto3.session.Session(
             aws_access_key_id=CREDENTIAL, aws_secret_access_key=CREDENTIAL, region_name=region

@@ -1,9 +1,10 @@
-"""Build the cdktf App for validated settings and tenants, and synthesize it all or nothing."""
+"""Build the cdktf App for validated settings and tenants, and synthesize it into the output directory."""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from cdktf import App
@@ -11,7 +12,10 @@ from cdktf import App
 from constructs_lib.config import Settings, Tenant
 from constructs_lib.foundation_stack import FoundationStack
 from constructs_lib.naming import Names
-from constructs_lib.output import output_dir, replace_atomically
+from constructs_lib.output import MANIFEST, output_dir, publish
+
+#: Terraform's dependency lock file; the project's copy is placed in every stack directory.
+PROVIDER_LOCK_FILE = ".terraform.lock.hcl"
 
 
 def build_app(settings: Settings, tenants: Sequence[Tenant], **app_options: object) -> tuple[App, FoundationStack]:
@@ -29,12 +33,29 @@ def build_environments(environments: Sequence[tuple[Settings, Sequence[Tenant]]]
     return app
 
 
-def synth(environments: Sequence[tuple[Settings, Sequence[Tenant]]], environ: Mapping[str, str] = os.environ) -> Path:
-    """Synthesize every environment into the App's output directory, all or nothing; return it."""
+def synth(
+    environments: Sequence[tuple[Settings, Sequence[Tenant]]],
+    environ: Mapping[str, str] = os.environ,
+    *,
+    provider_lock: Path | None = None,
+    keep_stacks: Collection[str] = (),
+) -> Path:
+    """Synthesize every environment into the output directory (constructs_lib.output.publish); return it.
+
+    ``provider_lock`` is the project's ``.terraform.lock.hcl``: copied into every stack
+    directory, so ``terraform init -lockfile=readonly`` works there. None (or a missing
+    file) places none, and the stack directory's own lock file is Terraform's to manage.
+    ``keep_stacks``: stacks of the app this run does not synthesize (see ``publish``).
+    """
     final = output_dir(environ)
+    lock_text = provider_lock.read_bytes() if provider_lock is not None and provider_lock.is_file() else None
 
     def write(staging: Path) -> None:
         build_environments(environments, outdir=str(staging)).synth()
+        if lock_text is not None:
+            manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
+            for entry in manifest["stacks"].values():
+                (staging / entry["workingDirectory"] / PROVIDER_LOCK_FILE).write_bytes(lock_text)
 
-    replace_atomically(final, write)
+    publish(final, write, keep_stacks=keep_stacks)
     return final

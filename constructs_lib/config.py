@@ -5,7 +5,13 @@ load, so a mistake comes back in milliseconds with every problem listed at once.
 
 Settings come from ``cdktf.json`` (``context.cci``), then one run's overrides from
 the environment (``CCI_ACCOUNT_ID``, ``CCI_REGION``, ``CCI_ENVIRONMENT``,
-``CCI_TENANTS_FILE``). Tenants come from the tenants file (``tenants.json``).
+``CCI_TENANTS_FILE``, ``CCI_BACKEND``). Tenants come from the tenants file (``tenants.json``).
+
+A stack is named by its environment key, never by a tag value: ``<name_prefix>-<key>``
+for each entry of ``context.cci.environments``, and ``<name_prefix>-production`` for the
+one stack of an app without ``environments``. The stack name is the state's address
+(``terraform.<stack>.tfstate``, the s3 key ``<stack>/terraform.tfstate``), so changing
+the ``Environment``, ``Owner`` or ``Version`` tag never moves the state.
 
 Example::
 
@@ -15,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -28,6 +33,8 @@ from constructs_lib.backends import BackendSettings, LocalBackendSettings, parse
 from constructs_lib.errors import ConfigError
 from constructs_lib.jsonfile import describe, load_json
 from constructs_lib.literal_text import cdktf_token, code_problem
+from constructs_lib.output import output_dir
+from constructs_lib.state import ENVIRONMENT_KEY, STACK_NAME, StackState, shared_state_problems
 from constructs_lib.tenant_schema import schema_problems
 
 #: The seed's deployment values (design record, 2025-11-06). ``cdktf.json`` repeats them.
@@ -44,11 +51,22 @@ DEFAULT_CONTEXT: dict[str, Any] = {
     "lambda_role_arn": None,
     "noncurrent_version_expiration_days": 1,
     "backend": None,
+    "retired_stacks": [],
 }
 
 #: Settings an entry of ``context.cci.environments`` may set for its own stack.
-ENVIRONMENT_KEYS: frozenset[str] = frozenset(DEFAULT_CONTEXT) - {"name_prefix", "project", "owner", "version"}
-ENVIRONMENT_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
+ENVIRONMENT_KEYS: frozenset[str] = frozenset(DEFAULT_CONTEXT) - {
+    "name_prefix",
+    "project",
+    "owner",
+    "version",
+    "retired_stacks",
+}
+ENVIRONMENT_NAME_PATTERN = ENVIRONMENT_KEY
+
+#: The environment key of an app without ``context.cci.environments``: its one stack is
+#: ``<name_prefix>-production`` (``cci-lite-production``), whatever the Environment tag says.
+DEFAULT_ENVIRONMENT_KEY = "production"
 
 #: Environment variables that override one run's settings, and the field each sets.
 ENV_OVERRIDES: dict[str, str] = {
@@ -119,13 +137,40 @@ def partition_of(region: str) -> str:
     return aws_rules.partition_of(region)
 
 
-def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Settings, ...]:
-    """Read ``cdktf.json`` context and the ``CCI_*`` overrides into one Settings per stack.
+@dataclass(frozen=True, kw_only=True)
+class AppSettings:
+    """Every stack the settings declare, the ones this run synthesizes, and the state each uses.
 
-    Without ``context.cci.environments`` there is one stack, ``<prefix>-<environment>``
-    (``cci-lite-production``). With it, each entry is a stack ``<prefix>-<name>`` whose
+    ``stacks``: the stacks of this run (all, or the one ``CCI_STACK`` picks).
+    ``declared``: every stack of the app, with this run's ``CCI_*`` overrides.
+    ``states``: each declared stack's backend and where that setting came from.
+    ``retired_stacks``: stacks whose state is left behind on purpose (``context.cci.retired_stacks``).
+    """
+
+    stacks: tuple[Settings, ...]
+    declared: tuple[Settings, ...]
+    states: tuple[StackState, ...]
+    retired_stacks: tuple[str, ...]
+    name_prefix: str
+
+
+def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Settings, ...]:
+    """Read ``cdktf.json`` context and the ``CCI_*`` overrides into one Settings per stack of this run.
+
+    Without ``context.cci.environments`` there is one stack, ``<prefix>-production``
+    (``cci-lite-production``). With it, each entry is a stack ``<prefix>-<key>`` whose
     settings are the top-level ones overridden by the entry's own. ``CCI_*`` variables
     override every stack of the run; ``CCI_STACK`` keeps just one. Raises ConfigError
+    listing every problem found.
+    """
+    return load_app_settings(project_dir, environ).stacks
+
+
+def load_app_settings(project_dir: Path, environ: Mapping[str, str]) -> AppSettings:
+    """``load_environments``, with every declared stack and its state: see AppSettings.
+
+    Refuses, besides invalid settings, two stacks that would create the same buckets
+    or share one state (constructs_lib.state.shared_state_problems). Raises ConfigError
     listing every problem found.
     """
     cdktf_json = project_dir / "cdktf.json"
@@ -164,7 +209,16 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
                 ]
                 plan.append((name, {k: v for k, v in entry.items() if k in ENVIRONMENT_KEYS}))
 
+    retired = base["retired_stacks"]
+    if not isinstance(retired, list) or not all(isinstance(n, str) and STACK_NAME.fullmatch(n) for n in retired):
+        errors.append(
+            f'{label}: context.cci.retired_stacks must be a list of stack names such as "cci-lite-staging", '
+            f"got {describe(retired)}"
+        )
+        retired = []
+
     environments: list[Settings] = []
+    states: list[StackState] = []
     for name, entry in plan:
         context = {**base, **entry}
         sources = {**base_sources, **{k: f"{label}: context.cci.environments.{name}.{k}" for k in entry}}
@@ -173,7 +227,9 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
                 context[key] = environ[variable]
                 sources[key] = variable
         try:
-            environments.append(_environment(context, sources, project_dir, name))
+            settings = _environment(context, sources, project_dir, name or DEFAULT_ENVIRONMENT_KEY)
+            environments.append(settings)
+            states.append(StackState(stack=settings.stack, backend=settings.backend, source=sources["backend"]))
         except ConfigError as error:
             errors += error.problems
     errors = list(dict.fromkeys(errors))  # a top-level mistake shows once, not once per environment
@@ -189,6 +245,14 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
                 f"{label}: stacks {', '.join(stacks)} would create the same buckets, key alias and table in account "
                 f"{account}, region {region}; give each environment its own account or region"
             )
+    errors += shared_state_problems(states, output_dir(environ), label)
+    declared = {env.stack for env in environments}
+    errors += [
+        f"{label}: context.cci.retired_stacks names {stack}, which these settings make; remove it from retired_stacks"
+        for stack in retired
+        if stack in declared
+    ]
+    all_environments = tuple(environments)
     selected = environ.get("CCI_STACK")
     if selected is not None:
         chosen = [env for env in environments if env.stack == selected]
@@ -198,7 +262,13 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
         environments = chosen
     if errors:
         raise ConfigError(errors)
-    return tuple(environments)
+    return AppSettings(
+        stacks=tuple(environments),
+        declared=all_environments,
+        states=tuple(states),
+        retired_stacks=tuple(retired),
+        name_prefix=all_environments[0].name_prefix,
+    )
 
 
 def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
@@ -210,8 +280,8 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
     return environments[0]
 
 
-def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: Path, name: str | None) -> Settings:
-    """Validate one environment's merged settings."""
+def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: Path, name: str) -> Settings:
+    """Validate one environment's merged settings; ``name`` is its environment key (it names the stack)."""
     errors: list[str] = []
     strings: dict[str, str] = {}
     for key in ("account_id", "region", "environment", "owner", "version", "project", "name_prefix", "tenants_file"):
@@ -294,11 +364,6 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         (None, []) if errors and raw_backend is None else parse_backend(raw_backend, sources["backend"], KNOWN_REGIONS)
     )
     errors += backend_errors
-
-    if name is None:
-        name = re.sub(r"[^a-z0-9]+", "-", strings.get("environment", "").lower()).strip("-")
-        if "environment" in strings and not name:
-            errors.append(f"{sources['environment']} must contain a letter or digit to name the stack")
 
     noncurrent = context["noncurrent_version_expiration_days"]
     if isinstance(noncurrent, bool) or not isinstance(noncurrent, int) or not 1 <= noncurrent <= 3650:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +38,22 @@ def require_tool(name: str, path: str | None) -> str:
             pytest.fail(f"{name} is required in CI but was not found")
         pytest.skip(f"{name} not installed")
     return path
+
+
+def copy_project(tmp_path: Path, context: dict[str, Any], *, without: str | None = None) -> Path:
+    """A copy of the project with its own cdktf.json context (main.py reads the one beside it)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("main.py", "tenants.json", "tenants.schema.json", ".terraform.lock.hcl"):
+        if name != without:
+            shutil.copy(PROJECT_DIR / name, project / name)
+    shutil.copytree(PROJECT_DIR / "constructs_lib", project / "constructs_lib")
+    write_context(project, context)
+    return project
+
+
+def write_context(project: Path, context: dict[str, Any]) -> None:
+    """Write ``project/cdktf.json``: the shipped one with ``context.cci`` updated by ``context``."""
+    cdktf_json = json.loads((PROJECT_DIR / "cdktf.json").read_text(encoding="utf-8"))
+    cdktf_json["context"]["cci"].update(context)
+    (project / "cdktf.json").write_text(json.dumps(cdktf_json, indent=2), encoding="utf-8")

@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from cci_tools.audit import read_stack, read_waivers, render_changes, render_report
+from cci_tools.audit import (
+    PlannedCreate,
+    check_fork,
+    planned_creates,
+    read_stack,
+    read_waivers,
+    render_changes,
+    render_report,
+)
+from cci_tools.live import LiveUnavailable, Lookup
 from cci_tools.scan import CONFIG
 from constructs_lib.config import load_tenants
 from constructs_lib.policies import SERVICE_USES, STATEMENT_SENTENCES
@@ -139,7 +148,9 @@ def crafted_replace_plan(tmp_path: Path) -> Path:
     return path
 
 
-def run_audit(shipped_stack_dir: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_audit(
+    shipped_stack_dir: Path, tmp_path: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -155,6 +166,7 @@ def run_audit(shipped_stack_dir: Path, tmp_path: Path, *extra: str) -> subproces
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
 
 
@@ -188,3 +200,162 @@ def test_shipped_stack_passes_the_scan(shipped_stack_dir: Path) -> None:
     result = run_checkov(shipped_stack_dir)
     assert result.returncode == 0, result.stdout
     assert "Failed checks: 0" in result.stdout
+
+
+# --- a plan made from the wrong state ------------------------------------------------------
+
+ACCOUNT, REGION = "591338347562", "eu-central-1"
+INPUT_BUCKET = f"cci-lite-input-{ACCOUNT}-{REGION}"
+
+
+def forked_plan() -> dict[str, Any]:
+    """What a plan from empty state looks like: the named foundation resources are all created."""
+    return {
+        "resource_changes": [
+            change("aws_kms_key.master", ["create"], None, {"description": "CCI Lite master key"}),
+            change("aws_kms_alias.master", ["create"], None, {"name": "alias/cci-lite-master-key"}),
+            change("aws_s3_bucket.input", ["create"], None, {"bucket": INPUT_BUCKET}),
+            change("aws_s3_bucket_versioning.input", ["create"], None, {}),
+            change("aws_dynamodb_table.tenant_config", ["create"], None, {"name": "cci-lite-config"}),
+            change('aws_dynamodb_table_item.tenant_config["acme"]', ["create"], None, {}),
+        ]
+    }
+
+
+class FakeAccount:
+    """A LiveAccount stand-in that has the resources named in ``present``."""
+
+    def __init__(self, present: set[str], unknown: frozenset[str] = frozenset()) -> None:
+        self.present, self.unknown = present, unknown
+        self.asked: list[str] = []
+
+    def _answer(self, kind: str, name: str) -> Lookup:
+        self.asked.append(name)
+        if name in self.unknown:
+            return Lookup(kind=kind, name=name, exists=None, detail="cannot tell: AccessDenied")
+        exists = name in self.present
+        return Lookup(kind=kind, name=name, exists=exists, detail="exists" if exists else "not found")
+
+    def bucket(self, name: str) -> Lookup:
+        return self._answer("s3 bucket", name)
+
+    def kms_alias(self, name: str) -> Lookup:
+        return self._answer("KMS alias", name)
+
+    def table(self, name: str) -> Lookup:
+        return self._answer("DynamoDB table", name)
+
+
+def test_planned_creates_name_each_resource_as_aws_knows_it(shipped_stack_dir: Path) -> None:
+    assert planned_creates(forked_plan(), read_stack(shipped_stack_dir)) == [
+        PlannedCreate("aws_kms_key.master", "alias", "alias/cci-lite-master-key"),
+        PlannedCreate("aws_kms_alias.master", "alias", "alias/cci-lite-master-key"),
+        PlannedCreate("aws_s3_bucket.input", "bucket", INPUT_BUCKET),
+        PlannedCreate("aws_dynamodb_table.tenant_config", "table", "cci-lite-config"),
+    ]
+
+
+def test_fork_a_plan_creating_what_the_account_already_has_is_flagged(shipped_stack_dir: Path) -> None:
+    account = FakeAccount({"alias/cci-lite-master-key", INPUT_BUCKET, "cci-lite-config"})
+    creates = planned_creates(forked_plan(), read_stack(shipped_stack_dir))
+    fork = check_fork(creates, region=REGION, account_id=ACCOUNT, connect=lambda **_: account)
+    assert [c.address for c, _ in fork.existing] == [c.address for c in creates]
+    assert account.asked == ["alias/cci-lite-master-key", INPUT_BUCKET, "cci-lite-config"]  # each name once
+    section, destroyed = render_changes(forked_plan(), fork)
+    assert destroyed == []
+    assert section.startswith(
+        "## Changes in this plan\n\n> [!CAUTION]\n> **This plan creates foundation resources that account "
+        "591338347562 already has:** `aws_kms_key.master` (KMS alias `alias/cci-lite-master-key` exists), "
+    )
+    assert "likely a state mix-up" in section
+
+
+def test_fork_check_of_a_first_deploy_finds_nothing_and_says_so(shipped_stack_dir: Path) -> None:
+    creates = planned_creates(forked_plan(), read_stack(shipped_stack_dir))
+    fork = check_fork(creates, region=REGION, account_id=ACCOUNT, connect=lambda **_: FakeAccount(set()))
+    assert fork.existing == [] and fork.unverified == []
+    section, _ = render_changes(forked_plan(), fork)
+    assert (
+        "Checked against account 591338347562: none of the created key, alias, buckets or table exists yet." in section
+    )
+    assert "[!CAUTION]" not in section and "[!WARNING]" not in section
+
+
+def test_fork_check_asks_aws_nothing_for_a_plan_without_named_creates() -> None:
+    def connect(**_: Any) -> Any:
+        raise AssertionError("no AWS call for a plan that creates no named resource")
+
+    assert check_fork([], region=REGION, account_id=ACCOUNT, connect=connect).lookups == ()
+
+
+def test_fork_check_that_cannot_reach_aws_says_so_and_counts_as_unverified(shipped_stack_dir: Path) -> None:
+    def connect(**_: Any) -> Any:
+        raise LiveUnavailable("no AWS credentials found")
+
+    creates = planned_creates(forked_plan(), read_stack(shipped_stack_dir))
+    fork = check_fork(creates, region=REGION, account_id=ACCOUNT, connect=connect)
+    assert fork.unavailable == "no AWS credentials found" and len(fork.unverified) == 4
+    section, _ = render_changes(forked_plan(), fork)
+    assert (
+        "> [!WARNING]\n> **Not checked against the account:** this plan creates `aws_kms_key.master`, "
+        "`aws_kms_alias.master`, `aws_s3_bucket.input`, `aws_dynamodb_table.tenant_config`; whether account "
+        "591338347562 already has them could not be checked (no AWS credentials found)."
+    ) in section
+
+
+def test_fork_check_counts_an_access_denied_lookup_as_unverified(shipped_stack_dir: Path) -> None:
+    account = FakeAccount(set(), unknown=frozenset({INPUT_BUCKET}))
+    creates = planned_creates(forked_plan(), read_stack(shipped_stack_dir))
+    fork = check_fork(creates, region=REGION, account_id=ACCOUNT, connect=lambda **_: account)
+    assert [c.address for c in fork.unverified] == ["aws_s3_bucket.input"]
+
+
+def without_aws_credentials(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment in which the standard credential chain finds nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **extra,
+        }
+    )
+    return env
+
+
+def write_plan(tmp_path: Path, plan: dict[str, Any]) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return path
+
+
+def test_fork_gate_without_credentials_says_so_in_one_line_and_fails(shipped_stack_dir: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, forked_plan())
+    env = without_aws_credentials(tmp_path)
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy", env=env)
+    assert gated.returncode == 3
+    assert "Traceback" not in gated.stderr
+    assert gated.stderr.splitlines() == [
+        "WARNING: the plan creates aws_kms_key.master, aws_kms_alias.master, aws_s3_bucket.input, "
+        "aws_dynamodb_table.tenant_config; not checked against account 591338347562: no AWS credentials found "
+        "(environment variables, shared config or SSO profile, container or instance role)"
+    ]
+    ungated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), env=env)
+    assert ungated.returncode == 0
+
+
+def test_fork_gate_when_aws_cannot_be_reached_says_so_in_one_line(shipped_stack_dir: Path, tmp_path: Path) -> None:
+    from cci_tools.emulator import free_port
+
+    plan = write_plan(tmp_path, forked_plan())
+    env = without_aws_credentials(
+        tmp_path,
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    )
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy", env=env)
+    assert gated.returncode == 3 and "Traceback" not in gated.stderr
+    (line,) = gated.stderr.splitlines()
+    assert "not checked against account 591338347562: cannot reach AWS: Could not connect to the endpoint URL" in line

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.output import output_files, replace_atomically
-from tests.helpers import PROJECT_DIR
+from constructs_lib.output import output_files
+from tests.helpers import PROJECT_DIR, copy_project
 
 PREVIOUS = {"manifest.json": b'{"previous": true}', "stacks/cci-lite-production/cdk.tf.json": b'{"old": "output"}'}
 #: Rejections come back long before a synth could (the bindings take 10 s or more to load).
@@ -305,20 +304,6 @@ def test_bad_environment_overrides(tmp_path: Path, env: dict[str, str], expected
     assert rejected(run_main(tmp_path, env=env)) == [expected]
 
 
-def copy_project(tmp_path: Path, context: dict[str, Any], *, without: str | None = None) -> Path:
-    """A copy of the project with its own cdktf.json context (main.py reads the one beside it)."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("main.py", "tenants.json", "tenants.schema.json"):
-        if name != without:
-            shutil.copy(PROJECT_DIR / name, project / name)
-    shutil.copytree(PROJECT_DIR / "constructs_lib", project / "constructs_lib")
-    cdktf_json = json.loads((PROJECT_DIR / "cdktf.json").read_text(encoding="utf-8"))
-    cdktf_json["context"]["cci"].update(context)
-    (project / "cdktf.json").write_text(json.dumps(cdktf_json), encoding="utf-8")
-    return project
-
-
 def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
     project = copy_project(
         tmp_path,
@@ -327,7 +312,7 @@ def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
     assert rejected(run_main(tmp_path, project=project)) == [
         "cdktf.json: context.cci.colour is not a known setting (known: account_id, backend, environment, "
         "environments, key_admin_role_arns, lambda_role_arn, name_prefix, noncurrent_version_expiration_days, owner, "
-        "project, region, tenants_file, version)",
+        "project, region, retired_stacks, tenants_file, version)",
         "cdktf.json: context.cci.account_id must be a non-empty string, got 591338347562",
         "cdktf.json: context.cci.region must be an AWS region such as 'eu-central-1', got 'eu-central-1 '",
         "cdktf.json: context.cci.noncurrent_version_expiration_days must be a whole number of days from 1 to 3650, "
@@ -416,44 +401,6 @@ def test_unknown_argument(tmp_path: Path) -> None:
     assert rejected(run_main(tmp_path, args=("--tenants",))) == [
         "unknown argument '--tenants'; usage: python main.py [--debug]"
     ]
-
-
-# --- all or nothing ----------------------------------------------------------------------
-
-
-def test_failed_synth_leaves_the_previous_output_byte_for_byte(tmp_path: Path) -> None:
-    final = tmp_path / "cdktf.out"
-    for name, data in PREVIOUS.items():
-        (final / name).parent.mkdir(parents=True, exist_ok=True)
-        (final / name).write_bytes(data)
-
-    def half_written(staging: Path) -> None:
-        (staging / "stacks").mkdir()
-        (staging / "stacks" / "partial.json").write_text("{")
-        raise RuntimeError("synth failed half-way")
-
-    with pytest.raises(RuntimeError, match="half-way"):
-        replace_atomically(final, half_written)
-    assert output_files(final) == PREVIOUS
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
-
-
-def test_output_without_a_manifest_is_not_swapped_in(tmp_path: Path) -> None:
-    final = tmp_path / "cdktf.out"
-    with pytest.raises(RuntimeError, match=r"wrote no manifest\.json"):
-        replace_atomically(final, lambda staging: (staging / "stacks").mkdir())
-    assert not final.exists()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_complete_output_replaces_the_previous_one(tmp_path: Path) -> None:
-    final = tmp_path / "cdktf.out"
-    (final / "stale").mkdir(parents=True)
-    (final / "stale" / "old.json").write_text("{}")
-    replace_atomically(final, lambda staging: (staging / "manifest.json").write_text('{"new": 1}'))
-    assert output_files(final) == {"manifest.json": b'{"new": 1}'}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
-    assert final.stat().st_mode & 0o755 == 0o755
 
 
 def test_every_problem_in_the_file_is_reported_at_once(tmp_path: Path) -> None:

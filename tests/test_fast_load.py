@@ -52,7 +52,10 @@ def test_fast_path_output_is_byte_identical_to_the_stock_import(stock: dict[str,
         sorted(fast)
         == sorted(stock)
         == [
+            ".cci-lite-generated.json",
             "manifest.json",
+            "stacks/cci-lite-production/.cci-lite-generated.json",
+            "stacks/cci-lite-production/.terraform.lock.hcl",
             "stacks/cci-lite-production/cdk.tf.json",
             "stacks/cci-lite-production/tenants.tf.json",
         ]

@@ -25,7 +25,7 @@ def test_overrides_flow_into_names() -> None:
     assert names.bucket("input") == "cci-lite-input-123456789012-us-gov-west-1"
     assert names.bucket_arn("input").startswith("arn:aws-us-gov:s3:::")
     assert names.account_root_arn == "arn:aws-us-gov:iam::123456789012:root"
-    assert names.stack == "cci-lite-staging"
+    assert names.stack == "cci-lite-production"  # a tag value never names the stack (tests/test_state.py)
 
 
 def test_unknown_bucket_role_is_refused() -> None:

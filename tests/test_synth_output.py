@@ -41,12 +41,14 @@ def test_main_job_honours_cdktf_outdir_and_overrides(tmp_path: Path) -> None:
         [sys.executable, "main.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
-    synthesized = json.loads((outdir / "stacks" / "cci-lite-staging" / "cdk.tf.json").read_text(encoding="utf-8"))
+    # The Environment tag is Staging; the stack keeps its name, and so its state.
+    synthesized = json.loads((outdir / "stacks" / "cci-lite-production" / "cdk.tf.json").read_text(encoding="utf-8"))
+    assert synthesized["provider"]["aws"][0]["default_tags"][0]["tags"]["Environment"] == "Staging"
     assert synthesized["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
     assert synthesized["resource"]["aws_s3_bucket"]["input"]["bucket"] == "cci-lite-input-123456789012-us-east-1"
-    beside = json.loads((outdir / "stacks" / "cci-lite-staging" / "tenants.tf.json").read_text(encoding="utf-8"))
+    beside = json.loads((outdir / "stacks" / "cci-lite-production" / "tenants.tf.json").read_text(encoding="utf-8"))
     assert list(beside["locals"]["tenant_config_items"]) == ["acme"]
-    assert not (PROJECT_DIR / "cdktf.out" / "stacks" / "cci-lite-staging").exists()
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["cci-lite-production"]
 
 
 def test_main_job_rejects_bad_input_in_one_line_per_problem_without_traceback(tmp_path: Path) -> None:

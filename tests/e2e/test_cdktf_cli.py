@@ -53,9 +53,8 @@ def test_cdktf_synth_and_deploy_work_through_the_cli(aws_emulator: emulator.Emul
             STACK,
             "--auto-approve",
             "--skip-synth",
-            # `terraform providers lock`, which cdktf runs after init, ignores the CLI
-            # config and asks the registry; offline, the mirror's lock entry is enough.
-            "--skip-provider-lock",
+            # No --skip-provider-lock: the stack directory holds the committed lock file, so
+            # cdktf skips `terraform providers lock` (which would ask the registry, offline here).
             "--output",
             str(out),
             "--outputs-file",
@@ -70,5 +69,16 @@ def test_cdktf_synth_and_deploy_work_through_the_cli(aws_emulator: emulator.Emul
     s3 = aws.client("s3")
     assert s3.get_bucket_versioning(Bucket=input_bucket)["Status"] == "Enabled"
     # State went beside the output directory, not into the checkout.
-    assert (tmp_path / f"terraform.{STACK}.tfstate").exists()
+    state = tmp_path / f"terraform.{STACK}.tfstate"
+    assert state.exists()
     assert sorted(p.name for p in PROJECT_DIR.iterdir()) == before
+
+    # cdktf's init left the committed lock file as it is, and a second cdktf synth keeps
+    # the working directory init made.
+    stack_dir = out / "stacks" / STACK
+    assert (stack_dir / ".terraform.lock.hcl").read_bytes() == (PROJECT_DIR / ".terraform.lock.hcl").read_bytes()
+    initialized = sorted(p.relative_to(stack_dir) for p in (stack_dir / ".terraform").rglob("*"))
+    deployed_state = state.read_bytes()
+    cdktf(["synth", "--output", str(out)], env)
+    assert sorted(p.relative_to(stack_dir) for p in (stack_dir / ".terraform").rglob("*")) == initialized
+    assert state.read_bytes() == deployed_state
