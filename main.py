@@ -1,11 +1,12 @@
 """Synthesize the CCI Lite foundation: python main.py [--debug] (or cdktf synth).
 
 Settings and tenants are validated before the provider bindings load; a mistake
-prints one line per problem and exits with status 2, without a traceback. The
-output directory (CDKTF_OUTDIR, default cdktf.out) is replaced only by a complete
-new synth: on any failure the previous output stays as it was. An unexpected
-failure is a bug: it prints one line and exits with status 1; --debug (or
-CCI_DEBUG=1) shows the traceback.
+prints one line per problem and exits with status 2, without a traceback. The first synth after an install
+waits (a few seconds, at most a minute, with one note) until jsii has saved its type
+index, so later synths load the bindings fast. The output directory (CDKTF_OUTDIR,
+default cdktf.out) is replaced only by a complete new synth: on any failure the
+previous output stays as it was. An unexpected failure is a bug: it prints one
+line and exits with status 1; --debug (or CCI_DEBUG=1) shows the traceback.
 """
 
 from __future__ import annotations
@@ -44,11 +45,15 @@ def run() -> int:
     # The bindings allocate hundreds of thousands of objects that live until exit:
     # collecting them is wasted time (seconds with the stock import).
     gc.disable()
+    from constructs_lib import fast_load
     from constructs_lib.app import synth  # loads the provider bindings (constructs_lib.fast_load)
 
     out_dir = synth(environments)
     for settings, tenants in environments:
-        print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}")
+        print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}", flush=True)
+    # Once after an install, jsii is still writing its type index in the kernel: let it
+    # finish, or every later synth parses the whole 120 MB assembly again.
+    fast_load.await_runtime_indexes()
     return 0
 
 
