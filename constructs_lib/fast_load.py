@@ -38,7 +38,6 @@ the whole preparation ahead of the first synth.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import importlib.util
 import os
@@ -47,6 +46,8 @@ import sys
 import tarfile
 import time
 import types
+import typing
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -103,9 +104,8 @@ def _build_lazy_tarball(original: Path, target: Path) -> None:
         with (
             tarfile.open(original, "r:gz") as source,
             open(partial, "wb") as raw,
-            # filename="" and mtime=0: the same input gives the same bytes, whatever the temp name.
-            gzip.GzipFile(filename="", mode="wb", compresslevel=1, fileobj=raw, mtime=0) as compressed,
-            tarfile.open(fileobj=compressed, mode="w") as copy,
+            _GzipWriter(raw) as compressed,
+            tarfile.open(fileobj=typing.cast(typing.BinaryIO, compressed), mode="w") as copy,  # writes only
         ):
             replaced = False
             for member in source:
@@ -132,6 +132,34 @@ def _write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
+class _GzipWriter:
+    """Streams gzip as ``gzip.compress(data, compresslevel=1, mtime=0)`` writes it, byte for byte.
+
+    The same bytes as earlier builds of the copy keep its jsii package-cache key, so a
+    copy built again (another install, another checkout) reuses the extracted package.
+    """
+
+    def __init__(self, raw: typing.BinaryIO) -> None:
+        self._raw = raw
+        self._compressor = zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: gzip header, mtime 0
+        self._offset = 0
+
+    def write(self, data: bytes) -> int:
+        self._raw.write(self._compressor.compress(data))
+        self._offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        """Bytes written so far, uncompressed (TarFile asks once, at the start)."""
+        return self._offset
+
+    def __enter__(self) -> _GzipWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.write(self._compressor.flush())
+
+
 class _BytesReader:
     """The file-like object ``TarFile.addfile`` reads a member's bytes from."""
 
@@ -155,8 +183,10 @@ def _located() -> tuple[ModuleSpec, Path]:
         raise RuntimeError(f"{PACKAGE} is not installed")
     original_jsii = Path(next(iter(spec.submodule_search_locations))) / "_jsii"
     digest = hashlib.sha256((original_jsii / "__init__.py").read_bytes()).hexdigest()[:16]
-    stat = (original_jsii / TARBALL).stat()
-    return spec, _cache_dir() / f"{digest}-{stat.st_size}-{int(stat.st_mtime)}" / "_jsii"
+    # Keyed by content, not by install time: every install of the pinned package (each
+    # checkout's .venv, each CI run) shares one 48 MB copy and one extraction by jsii.
+    size = (original_jsii / TARBALL).stat().st_size
+    return spec, _cache_dir() / f"{digest}-{size}" / "_jsii"
 
 
 def _prepare() -> tuple[ModuleSpec, Path]:
