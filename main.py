@@ -1,7 +1,8 @@
 """Synthesize the CCI Lite foundation: python main.py [--debug] (or cdktf synth).
 
 Settings and tenants are validated before the provider bindings load; a mistake
-prints one line per problem and exits with status 2, without a traceback. The first synth after an install
+prints one line per problem and exits with status 2, without a traceback, and so
+does a missing Node.js or missing Python packages. The first synth after an install
 waits (a few seconds, at most a minute, with one note) until jsii has saved its type
 index, so later synths load the bindings fast. The output directory (CDKTF_OUTDIR,
 default cdktf.out) is replaced only by a complete new synth: on any failure the
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from constructs_lib.config import check_guards, display_path, load_environments, load_tenants
 from constructs_lib.errors import ConfigError
+from constructs_lib.runtime import missing_runtime
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -35,6 +37,7 @@ def run() -> int:
                 problems += [p for p in error.problems if p not in problems]  # a shared file reports once
     except ConfigError as error:
         problems += error.problems
+    problems += missing_runtime(os.environ)  # Node.js and the Python packages, before they are needed
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
