@@ -29,10 +29,10 @@ import pytest
 
 from cci_tools import tools
 from constructs_lib.runtime import NODE_INSTALL
-from tests.helpers import PROJECT_DIR
+from tests.helpers import PROJECT_DIR, require_tool
 
 #: Commands the scripts themselves run, present in every case.
-BASICS = ("bash", "sh", "env", "dirname", "cat", "cut", "rm", "mkdir", "sleep", "sha256sum", "git")
+BASICS = ("bash", "sh", "env", "dirname", "cat", "cut", "rm", "mkdir", "sleep", "sha256sum")
 
 NODE_MISSING = f"node not found on PATH: the AWS provider bindings run in Node.js (jsii); {NODE_INSTALL}"
 
@@ -50,9 +50,7 @@ class Sandbox:
         directory = self.tmp / f"bin-{len(list(self.tmp.glob('bin-*')))}"
         directory.mkdir()
         for name in (*BASICS, *tools_on_path):
-            found = shutil.which(name)
-            assert found, f"{name} is needed on this machine to build the test's PATH"
-            (directory / name).symlink_to(found)
+            (directory / name).symlink_to(require_tool(name, shutil.which(name)))
         # A script, not a symlink: Python resolves a symlink to the base interpreter and
         # would leave the virtualenv behind (and its missing pip with it).
         launcher = directory / "python3"
