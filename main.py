@@ -1,13 +1,16 @@
 """Synthesize the CCI Lite foundation: python main.py [--debug] (or cdktf synth).
 
 Settings and tenants are validated before the provider bindings load; a mistake
-prints one line per problem and exits with status 2, without a traceback. So is a
-settings change that would leave a deployed stack's state behind, or let two stacks
-share one state (constructs_lib.state). The output directory (CDKTF_OUTDIR, default
-cdktf.out) is updated only from a complete new synth, one file at a time, keeping
-everything Terraform keeps in a stack directory (constructs_lib.output): on any
-failure the previous output stays as it was. An unexpected failure is a bug: it
-prints one line and exits with status 1; --debug (or CCI_DEBUG=1) shows the traceback.
+prints one line per problem and exits with status 2, without a traceback, and so
+does a missing Node.js or missing Python packages, a settings change that would leave
+a deployed stack's state behind, or two stacks sharing one state (constructs_lib.state).
+The output directory (CDKTF_OUTDIR, default cdktf.out) is updated only from a complete
+new synth, one file at a time, keeping everything Terraform keeps in a stack directory
+(constructs_lib.output): on any failure the previous output stays as it was. The first
+synth after an install waits (a few seconds, at most a minute, with one note) until
+jsii has saved its type index, so later synths load the bindings fast. An unexpected
+failure is a bug: it prints one line and exits with status 1; --debug (or CCI_DEBUG=1)
+shows the traceback.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from constructs_lib.config import AppSettings, check_guards, display_path, load_app_settings, load_tenants
-from constructs_lib.errors import ConfigError
-from constructs_lib.output import output_dir
-from constructs_lib.state import abandoned_state_problems, state_warnings
+from constructs_lib.runtime import missing_node, missing_packages
+
+if TYPE_CHECKING:
+    from constructs_lib.config import AppSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent
 #: The committed provider lock file, placed in every stack directory by the synth.
@@ -28,6 +32,18 @@ PROVIDER_LOCK = PROJECT_DIR / ".terraform.lock.hcl"
 
 
 def run() -> int:
+    # Without the pinned packages not even the settings can be checked (the checks use
+    # regress and jsonschema): say what to install, and nothing else.
+    absent = missing_packages()
+    if absent:
+        for problem in absent + missing_node(os.environ):
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from constructs_lib.config import check_guards, display_path, load_app_settings, load_tenants
+    from constructs_lib.errors import ConfigError
+    from constructs_lib.output import output_dir
+    from constructs_lib.state import abandoned_state_problems, state_warnings
+
     problems: list[str] = []
     environments = []
     app: AppSettings | None = None
@@ -51,6 +67,7 @@ def run() -> int:
             out_dir=out_dir,
             label="cdktf.json",
         )
+    problems += missing_node(os.environ)  # before jsii needs it
     if problems or app is None:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -64,6 +81,7 @@ def run() -> int:
     # The bindings allocate hundreds of thousands of objects that live until exit:
     # collecting them is wasted time (seconds with the stock import).
     gc.disable()
+    from constructs_lib import fast_load
     from constructs_lib.app import synth  # loads the provider bindings (constructs_lib.fast_load)
 
     out_dir = synth(
@@ -72,7 +90,10 @@ def run() -> int:
         keep_stacks=[s.stack for s in app.declared if s.stack not in produced],
     )
     for settings, tenants in environments:
-        print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}")
+        print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}", flush=True)
+    # Once after an install, jsii is still writing its type index in the kernel: let it
+    # finish, or every later synth parses the whole 120 MB assembly again.
+    fast_load.await_runtime_indexes()
     return 0
 
 

@@ -754,4 +754,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from cci_tools import cli
+
+    sys.exit(cli.run(main, sys.argv[1:], prog="audit"))

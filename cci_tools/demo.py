@@ -6,6 +6,7 @@ Needs no AWS account: it starts moto_server on loopback, synthesizes the stack w
 the project's own settings and tenants (``python main.py``), applies it with the real
 Terraform and AWS provider, reads back what the emulator holds, and stops the
 emulator, also when a step fails. State and output live in a temporary directory.
+A missing tool (Node.js, Terraform, moto_server) is one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cci_tools import terraform
+from cci_tools import terraform, tools
 from cci_tools.emulator import Emulator
 from constructs_lib.config import Settings, load_settings, load_tenants
 from constructs_lib.errors import ConfigError
@@ -102,8 +103,10 @@ def main() -> int:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    if terraform.terraform_binary() is None:
-        print("error: terraform is not on PATH; install Terraform 1.11 or later", file=sys.stderr)
+    absent = tools.missing(["synth", "terraform", "moto_server", "boto3"])
+    if absent:
+        for problem in absent:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="cci-demo-") as tmp:
         workdir = Path(tmp)
@@ -127,4 +130,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cci_tools import cli
+
+    sys.exit(cli.run(lambda _argv: main(), sys.argv[1:], prog="demo"))

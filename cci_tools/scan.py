@@ -4,7 +4,8 @@
 
 With no argument, scans every stack under the output directory (CDKTF_OUTDIR, default
 cdktf.out). Uses .checkov.yaml (waivers and the external checks in policy_checks/),
-offline. Exits non-zero when any check fails.
+offline. Exits non-zero when any check fails, and with status 2 and one line when
+there is no synthesized stack or checkov is not installed.
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ def checkov_binary() -> str | None:
     return str(local) if local.exists() else shutil.which("checkov")
 
 
+#: What to say when checkov is absent: it is a dev tool, in its own virtualenv.
+CHECKOV_MISSING = (
+    "checkov not found (neither .venv-checkov/bin/checkov nor checkov on PATH): "
+    "run scripts/bootstrap --dev, which installs the pinned checkov into .venv-checkov"
+)
+
+
 def run_checkov(stack_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     binary = checkov_binary()
     if binary is None:
-        raise RuntimeError("checkov not found: run scripts/bootstrap --dev")
+        raise RuntimeError(CHECKOV_MISSING)
     return subprocess.run(
         [binary, "--config-file", str(CONFIG), "-d", str(stack_dir), *extra],
         cwd=PROJECT_DIR,
@@ -46,6 +54,9 @@ def main(argv: list[str]) -> int:
     if not stacks:
         print("error: no synthesized stack found; run pipenv run synth first", file=sys.stderr)
         return 2
+    if checkov_binary() is None:
+        print(f"error: {CHECKOV_MISSING}", file=sys.stderr)
+        return 2
     worst = 0
     for stack_dir in stacks:
         result = run_checkov(stack_dir)
@@ -57,4 +68,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from cci_tools import cli
+
+    sys.exit(cli.run(main, sys.argv[1:], prog="scan"))

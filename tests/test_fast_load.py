@@ -1,15 +1,18 @@
-"""The fast bindings load: same bytes as the stock import, and a safe fallback."""
+"""The fast bindings load: same bytes as the stock import, a safe fallback, and warm after the first synth."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from constructs_lib import fast_load
 from constructs_lib.fast_load import lazy_index
 from constructs_lib.output import output_files
 from tests.helpers import PROJECT_DIR
@@ -87,3 +90,69 @@ def test_lazy_index_turns_every_eager_require_into_a_getter() -> None:
 def test_lazy_index_refuses_an_unexpected_layout() -> None:
     with pytest.raises(RuntimeError, match=r"unexpected lib/index\.js layout: 1 eager"):
         lazy_index('exports.a = require("./a");\n')
+
+
+def test_first_synth_after_an_install_leaves_the_fast_path_warm(
+    stock: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Empty cache directories stand for a fresh install (pipenv install, a CI image):
+    # nothing built, nothing extracted, no jsii index. The shared ~/.cache is not touched.
+    caches = {
+        "XDG_CACHE_HOME": str(tmp_path / "caches" / "xdg"),
+        "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(tmp_path / "caches" / "jsii-package-cache"),
+    }
+    for name, value in caches.items():
+        monkeypatch.setenv(name, value)
+    assert not fast_load.is_warm()
+    try:
+        check_first_and_second_synth(stock, tmp_path, caches)
+    finally:
+        shutil.rmtree(tmp_path / "caches", ignore_errors=True)  # 0.45 GB, not for pytest to keep
+
+
+def check_first_and_second_synth(stock: dict[str, bytes], tmp_path: Path, caches: dict[str, str]) -> None:
+    first, stderr = synth(tmp_path, "first", **caches)
+    notes = stderr.splitlines()
+    assert notes[0].startswith("note: building the lazy copy of the AWS provider bindings in ")
+    assert notes[0].endswith(" (once after an install, a few seconds)")
+    for note in notes[1:]:  # none when jsii happened to finish its index during the synth
+        assert note.startswith("note: waiting for jsii to save its type index of ")
+    assert first == stock
+    # The index of every package the synth loads is on disk: the lazy provider copy, cdktf, constructs.
+    assert fast_load.is_warm()
+
+    second, stderr = synth(tmp_path, "second", **caches)
+    assert stderr == ""  # nothing left to build or to wait for
+    assert second == stock
+
+
+def test_pending_runtime_indexes_are_extracted_packages_without_jsii_manifest(tmp_path: Path) -> None:
+    tarball = tmp_path / "demo@1.0.0.jsii.tgz"
+    tarball.write_bytes(b"not really a tarball")
+    package = fast_load.JsiiPackage(name="@scope/demo", version="1.0.0", tarball=tarball)
+    root = tmp_path / "cache"
+    directory = package.cache_dir(root)
+    assert directory.relative_to(root).parts[:3] == ("@scope", "demo", "1.0.0")
+    # jsii's key: sha256 over the tarball's bytes, then NUL + name and NUL + version.
+    expected_key = hashlib.sha256(b"not really a tarball\0@scope/demo\x001.0.0").hexdigest()
+    assert directory.name == expected_key
+
+    assert fast_load.pending_runtime_indexes([package], root) == []  # not extracted: nothing to wait for
+    directory.mkdir(parents=True)
+    (directory / "package.json").write_text("{}")
+    assert fast_load.pending_runtime_indexes([package], root) == [directory]
+    (directory / fast_load.RUNTIME_INDEX_MANIFEST).write_text("{}")
+    assert fast_load.pending_runtime_indexes([package], root) == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/x/cache"}, "/x/cache"),
+        ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/x/cache", "JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, None),
+        ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/x/cache", "JSII_VALIDATE_ASSEMBLIES": "1"}, None),
+    ],
+)
+def test_no_index_is_awaited_where_jsii_writes_none(environ: dict[str, str], expected: str | None) -> None:
+    root = fast_load.jsii_cache_root(environ)
+    assert (str(root) if root else None) == expected

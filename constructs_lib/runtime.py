@@ -1,0 +1,51 @@
+"""What a synth needs besides valid input: Node.js for jsii and the pinned Python packages.
+
+Checked before the provider bindings load, so a missing piece is one line that says
+what to install (exit status 2), not a traceback or an "internal error". No jsii import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from collections.abc import Mapping
+
+#: The modules the synth imports from Pipfile.lock's packages: the input checks' (regress,
+#: jsonschema) and the bindings' (jsii starts the Node.js kernel).
+PYTHON_MODULES = ("regress", "jsonschema", "jsii", "cdktf", "constructs", "cdktf_cdktf_provider_aws")
+
+NODE_INSTALL = "install Node.js 20 or later (https://nodejs.org/en/download, or apt-get install nodejs)"
+
+
+def missing_runtime(environ: Mapping[str, str]) -> list[str]:
+    """Each missing piece as one message with its fix; empty when the synth can run.
+
+    Node.js is looked up as jsii does: ``JSII_NODE`` if set, else ``node`` on ``PATH``.
+    The Python packages are looked up in this interpreter (``sys.executable``).
+    """
+    return missing_node(environ) + missing_packages()
+
+
+def missing_node(environ: Mapping[str, str]) -> list[str]:
+    """Node.js as jsii finds it, or one message saying how to install it."""
+    node = environ.get("JSII_NODE") or "node"
+    if shutil.which(node, path=environ.get("PATH")) is not None:
+        return []
+    where = (
+        f"JSII_NODE names {node!r}, which is not an executable"
+        if environ.get("JSII_NODE")
+        else "node not found on PATH"
+    )
+    return [f"{where}: the AWS provider bindings run in Node.js (jsii); {NODE_INSTALL}"]
+
+
+def missing_packages() -> list[str]:
+    """The pinned Python packages in this interpreter, or one message saying how to install them."""
+    absent = [name for name in PYTHON_MODULES if importlib.util.find_spec(name) is None]
+    if not absent:
+        return []
+    return [
+        f"the project's Python packages are not installed for {sys.executable} "
+        f"(no module {', '.join(absent)}): run scripts/bootstrap, then pipenv run synth"
+    ]
