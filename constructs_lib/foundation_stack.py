@@ -21,7 +21,8 @@ from constructs_lib.config import Settings, Tenant
 from constructs_lib.config_table import TenantConfigTable
 from constructs_lib.foundation_key import FoundationKey
 from constructs_lib.naming import BUCKET_ROLES, default_tags
-from constructs_lib.secure_bucket import BucketRetention, SecureBucket
+from constructs_lib.retention import bucket_retention
+from constructs_lib.secure_bucket import SecureBucket
 from constructs_lib.tenants import TenantModule
 
 
@@ -71,16 +72,7 @@ class FoundationStack(TerraformStack):
         self._backend(settings.backend, stack_name)
 
         key = FoundationKey(self, "key", settings=settings, tenants=tenants)
-        noncurrent = settings.noncurrent_version_expiration_days
-        retention = {
-            "input": BucketRetention(
-                expiration_days=1,
-                noncurrent_days=noncurrent,
-                abort_incomplete_multipart_upload_days=1,
-            ),
-            "results": BucketRetention(expiration_days=30, noncurrent_days=noncurrent),
-            "athena_staging": BucketRetention(),
-        }
+        retention = bucket_retention(settings)
         buckets = {
             role: SecureBucket(
                 self,
