@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from constructs_lib.adoption import Adoption, load_for_synth, outside_note, partition_tenants
 from constructs_lib.config import AppSettings, check_guards, display_path, load_app_settings, load_tenants
 from constructs_lib.errors import ConfigError
 from constructs_lib.output import output_dir
@@ -30,6 +31,7 @@ PROVIDER_LOCK = PROJECT_DIR / ".terraform.lock.hcl"
 def run() -> int:
     problems: list[str] = []
     environments = []
+    adoptions: dict[str, Adoption] = {}
     app: AppSettings | None = None
     out_dir = output_dir(os.environ)
     try:
@@ -38,6 +40,9 @@ def run() -> int:
             try:
                 tenants = load_tenants(settings.tenants_file)
                 check_guards(settings, tenants, display_path(settings.tenants_file))
+                adoption = load_for_synth(settings, tenants)  # refusals of adopting what exists (README)
+                if adoption is not None:
+                    adoptions[settings.stack] = adoption
                 environments.append((settings, tenants))
             except ConfigError as error:
                 problems += [p for p in error.problems if p not in problems]  # a shared file reports once
@@ -70,9 +75,16 @@ def run() -> int:
         environments,
         provider_lock=PROVIDER_LOCK,
         keep_stacks=[s.stack for s in app.declared if s.stack not in produced],
+        adoptions=adoptions,
     )
     for settings, tenants in environments:
         print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}")
+        adoption = adoptions.get(settings.stack)
+        if adoption is not None:
+            print(f"{settings.stack}: {len(adoption.imports())} import block(s) from {adoption.source}")
+            outside = partition_tenants(adoption, tenants).outside
+            if outside:
+                print(f"note: {outside_note(adoption, outside, settings.stack)}", file=sys.stderr)
     return 0
 
 

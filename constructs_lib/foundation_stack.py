@@ -15,6 +15,7 @@ from cdktf import (
 )
 from constructs import Construct
 
+from constructs_lib.adoption import Adoption
 from constructs_lib.backends import BackendSettings, CloudBackendSettings, S3BackendSettings
 from constructs_lib.bindings import AwsProvider, AwsProviderDefaultTags
 from constructs_lib.config import Settings, Tenant
@@ -45,6 +46,10 @@ class FoundationStack(TerraformStack):
     - outputs: ``key_arn``, ``key_alias``, ``<role>_bucket_name``,
       ``<role>_bucket_arn``, ``config_table_name``, ``config_table_arn``, ``tenant_tags``
 
+    With ``adoption`` (a checked discovery file) the stack directory also gets
+    ``imports.tf.json``: Terraform import blocks for what exists already
+    (constructs_lib.adoption). Without it the output is what it always was.
+
     Retention follows the design record: input 1 day, results 30 days,
     athena_staging none; noncurrent versions in input and results expire after
     ``settings.noncurrent_version_expiration_days``.
@@ -57,6 +62,7 @@ class FoundationStack(TerraformStack):
         *,
         settings: Settings,
         tenants: Sequence[Tenant],
+        adoption: Adoption | None = None,
     ) -> None:
         super().__init__(scope, stack_name)
         provider = AwsProvider(
@@ -85,7 +91,7 @@ class FoundationStack(TerraformStack):
             for role in BUCKET_ROLES
         }
         table = TenantConfigTable(self, "tenant_config", settings=settings, key=key.key)
-        TenantModule(self, "tenants", settings=settings, tenants=tenants, table=table.table)
+        TenantModule(self, "tenants", settings=settings, tenants=tenants, table=table.table, adoption=adoption)
 
         self._output("key_arn", key.key.arn, "ARN of the foundation KMS key")
         self._output("key_alias", key.alias.name, "Alias of the foundation KMS key")
