@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -431,11 +432,14 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
 # --- take-over -----------------------------------------------------------------------------------
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _terraform(args: Sequence[str], stack_dir: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
     result = terraform.run(args, cwd=stack_dir, env=env, check=False)
     if check and result.returncode != 0:
-        text = " ".join((result.stdout + result.stderr).split())[-600:]
+        text = " ".join(_ANSI.sub("", result.stdout + result.stderr).split())[-600:]
         raise Refused([f"take-over: terraform {' '.join(args[:1])} failed in {display_path(stack_dir)}: {text}"])
     return result
 
@@ -545,7 +549,7 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
         for t in tenant_ids
         if t in adoption.tenant_records and adoption.tenant_records[t].terraform == adopt.TAKEN_OVER
     ]
-    stack_dir = output_dir(environ) / "stacks" / settings.stack
+    stack_dir = (output_dir(environ) / "stacks" / settings.stack).resolve()
     if not (stack_dir / ".terraform").is_dir():
         problems.append(
             f"take-over: {display_path(stack_dir)} is not initialized; synthesize, then terraform "
@@ -619,9 +623,11 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
             instances[tenant_id] = (text, tenant_id)
         new_state = stack_dir / f"take-over.serial-{state['serial'] + 1}.tfstate"
         new_state.write_text(json.dumps(with_instances(state, instances, table), indent=2), encoding="utf-8")
-        _terraform(["state", "push", str(new_state)], stack_dir)
+        try:
+            _terraform(["state", "push", str(new_state)], stack_dir)
+        finally:
+            new_state.unlink()
         pushed = True
-        new_state.unlink()
         plan_file = stack_dir / "take-over.plan"
         targets = [f"-target={ITEM_ADDRESS.format(t)}" for t in records]
         _terraform(["plan", "-input=false", "-no-color", f"-out={plan_file}", *targets], stack_dir)
@@ -659,6 +665,22 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
+    """Run discovery or take-over; 2 on a refusal or a mistake (one line each), 1 on a bug (``CCI_DEBUG=1``
+    shows its traceback)."""
+    try:
+        return _main(argv, environ)
+    except Exception as exc:
+        if environ.get("CCI_DEBUG") == "1":
+            raise
+        print(
+            f"error: internal error, not a problem with your input: {type(exc).__name__}: {exc} "
+            "(run with CCI_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     try:
         if argv[:1] == ["take-over"]:
             parser = argparse.ArgumentParser(

@@ -656,6 +656,9 @@ def consequences(change: Json) -> list[str]:
             lost = sorted(set(old_aws) - set(new_aws))
             if lost:
                 lines.append(f"- **principals that lose their access to the key:** {', '.join(f'`{p}`' for p in lost)}")
+            kept = sorted(set(old_aws) & set(new_aws))
+            if kept:
+                lines.append(f"- principals that keep their access: {', '.join(f'`{p}`' for p in kept)}")
             gained = sorted(set(new_aws) - set(old_aws))
             if gained:
                 lines.append(f"- principals newly allowed: {', '.join(f'`{p}`' for p in gained)}")
@@ -743,6 +746,18 @@ def consequences(change: Json) -> list[str]:
             )
         if before.get("stream_enabled") and not after.get("stream_enabled"):
             lines.append("- **disables the table's stream**: its consumers stop receiving changes")
+    old_tags, new_tags = before.get("tags_all") or {}, after.get("tags_all") or {}
+    if isinstance(old_tags, dict) and isinstance(new_tags, dict) and old_tags != new_tags:
+        parts = [
+            f"{verb} {', '.join(sorted(keys))}"
+            for verb, keys in (
+                ("adds", set(new_tags) - set(old_tags)),
+                ("changes", {k for k in set(old_tags) & set(new_tags) if old_tags[k] != new_tags[k]}),
+                ("removes", set(old_tags) - set(new_tags)),
+            )
+            if keys
+        ]
+        lines.append(f"- tags: {'; '.join(parts)}")
     return lines
 
 
@@ -1027,11 +1042,19 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         failed = True
-    if fork is not None and fork.existing:
+    named = [c.address for c, _ in fork.existing if c.kind != "record"] if fork is not None else []
+    records = [c.address for c, _ in fork.existing if c.kind == "record"] if fork is not None else []
+    if named:
         print(
-            f"WARNING: the plan creates resources that account {fork.account} already has "
-            "(a state mix-up, or tenant records made outside Terraform): "
-            + ", ".join(c.address for c, _ in fork.existing),
+            f"WARNING: the plan creates resources that account {fork.account if fork else ''} already has "
+            f"(likely a state mix-up): {', '.join(named)}",
+            file=sys.stderr,
+        )
+        failed = True
+    if records:
+        print(
+            f"WARNING: the plan creates tenant records that account {fork.account if fork else ''} already has "
+            f"(made outside Terraform; the apply would fail): {', '.join(records)}",
             file=sys.stderr,
         )
         failed = True

@@ -39,7 +39,6 @@ own (``tenant_id``, ``display_name``, ``kms_guard``, ``tags``), so none is lost.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,9 +75,6 @@ OWNER_QUALIFIED = (
     "aws_s3_bucket_lifecycle_configuration",
 )
 BY_BUCKET = ("aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy")
-
-#: A key id as KMS writes it: a UUID, or ``mrk-`` and 32 hex digits for a multi-Region key.
-KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}")
 
 #: What ``aws_kms_key.master`` is (constructs_lib.foundation_key); a differing key is replaced or unmanageable.
 KEY_SHAPE: tuple[tuple[str, Any, str], ...] = (
@@ -472,8 +468,11 @@ def refusals(adoption: Adoption, settings: Settings, *, command: str) -> list[st
                 f"{src}: {address} was found as {entry.import_id!r}, but these settings name it {spec.import_id!r}; "
                 f"the settings changed since discovery: run discovery again: {command}"
             )
-        if spec.import_id is None and not KEY_ID.fullmatch(entry.import_id or ""):
-            problems.append(f"{src}: {address}: import_id must be a KMS key id, got {entry.import_id!r}")
+        if spec.import_id is None and entry.import_id != entry.facts.get("key_id"):
+            problems.append(
+                f"{src}: {address}: import_id {entry.import_id!r} is not the key id discovery found "
+                f"({entry.facts.get('key_id')!r}); run discovery again: {command}"
+            )
     problems += _key_problems(adoption, settings, command)
     problems += _table_problems(adoption)
     return problems

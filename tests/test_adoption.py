@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -48,35 +49,47 @@ def admin_settings(**changes: Any) -> Settings:
     return dataclasses.replace(seed_settings(), key_admin_role_arns=(ADMIN,), **changes)
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Any]]:
-    """moto in process, account 591338347562, with the standard credential chain seeing only fake keys."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "MOTO_ACCOUNT_ID": ACCOUNT,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield lambda service: boto3.client(service, region_name=REGION)
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Callable[..., Any]]:
+    """moto in process for the module, account 591338347562; the standard credential chain sees only fake keys.
+
+    Yields ``client(service, region=REGION)``. Tests that change what the account holds
+    build their own foundation in a region of their own (``fresh``).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                patch.delenv(name)
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "MOTO_ACCOUNT_ID": ACCOUNT,
+        }.items():
+            patch.setenv(name, value)
+        with mock_aws():
+            yield lambda service, region=REGION: boto3.client(service, region_name=region)
 
 
-@pytest.fixture
-def built(aws: Callable[[str], Any]) -> hand_built.HandBuilt:
+@pytest.fixture(scope="module")
+def built(aws: Callable[..., Any]) -> hand_built.HandBuilt:
     return hand_built.build(aws, account=ACCOUNT, region=REGION, objects=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def found(built: hand_built.HandBuilt) -> Adoption:
     """The hand-built foundation, discovered with settings that name its admin role."""
     live = LiveAccount.connect(region=REGION, account_id=ACCOUNT)
     return discover(live, admin_settings(), TENANTS)
+
+
+def fresh(aws: Callable[..., Any], region: str) -> tuple[Settings, Callable[[str], Any]]:
+    """The hand-built foundation in ``region``, for a test that changes it; its settings and clients."""
+    client = lambda service: aws(service, region)  # noqa: E731
+    hand_built.build(client, account=ACCOUNT, region=region, objects=False)
+    return admin_settings(region=region), client
 
 
 def with_facts(adoption: Adoption, address: str, **facts: Any) -> Adoption:
@@ -168,25 +181,30 @@ def test_discovery_table_says_what_the_first_plan_changes(found: Adoption) -> No
     assert lines['aws_dynamodb_table_item.tenant_config["acme"]'].endswith("created")
 
 
-def test_rediscovery_carries_over_what_the_file_decided(found: Adoption, aws: Callable[[str], Any]) -> None:
+def test_rediscovery_carries_over_what_the_file_decided(aws: Callable[..., Any]) -> None:
+    settings, client = fresh(aws, "eu-west-1")
+    live = LiveAccount.connect(region="eu-west-1", account_id=ACCOUNT)
+    first = discover(live, settings, TENANTS)
     taken = {"demo-tenant": TenantRecord(terraform="taken_over", item={**hand_built.DEMO_RECORD, "old": {"S": "x"}})}
-    previous = dataclasses.replace(found, tenant_records=taken, accepted_principal_removals=("arn:x",))
-    aws("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}, "display_name": {"S": "A"}})
-    live = LiveAccount.connect(region=REGION, account_id=ACCOUNT)
-    again = discover(live, admin_settings(), TENANTS, previous=previous)
+    previous = dataclasses.replace(first, tenant_records=taken, accepted_principal_removals=("arn:x",))
+    client("dynamodb").put_item(
+        TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}, "display_name": {"S": "A"}}
+    )
+    again = discover(live, settings, TENANTS, previous=previous)
     # Taken over stays taken over with the fields it was taken over with; acme's record appeared while the
     # stack was synthesized with the previous file, which planned to create it: Terraform's, not listed.
     assert again.tenant_records == taken
     assert again.accepted_principal_removals == ("arn:x",)
+    # Without a previous file, the same record is taken as made by hand.
+    assert sorted(discover(live, settings, TENANTS).tenant_records) == ["acme", "demo-tenant"]
 
 
-def test_first_discovery_takes_every_existing_record_of_the_tenants_file_as_outside(
-    built: hand_built.HandBuilt, aws: Callable[[str], Any]
-) -> None:
-    aws("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}})
-    aws("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "initech"}})
-    live = LiveAccount.connect(region=REGION, account_id=ACCOUNT)
-    adoption = discover(live, admin_settings(), TENANTS)
+def test_first_discovery_takes_every_existing_record_of_the_tenants_file_as_outside(aws: Callable[..., Any]) -> None:
+    settings, client = fresh(aws, "eu-west-2")
+    client("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}})
+    client("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "initech"}})
+    live = LiveAccount.connect(region="eu-west-2", account_id=ACCOUNT)
+    adoption = discover(live, settings, TENANTS)
     assert sorted(adoption.tenant_records) == ["acme", "demo-tenant"]
     assert adoption.other_records == ("initech",)
     assert "Records of tenants not in the tenants file, left alone: initech" in render_table(adoption, TENANTS)
@@ -581,4 +599,22 @@ def test_synth_refuses_an_adopt_file_that_does_not_exist(tmp_path: Path) -> None
     assert result.stderr.splitlines() == [
         "error: missing.json: adopt_file names a file that does not exist; run discovery first: pipenv run adopt "
         '--out missing.json (README, "Adopting an existing foundation")'
+    ]
+
+
+def test_discovery_of_an_app_with_several_stacks_asks_which(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"environments": {"production": {}, "staging": {"account_id": "111122223333"}}})
+    shutil.copytree(PROJECT_DIR / "cci_tools", project / "cci_tools")
+    result = subprocess.run(
+        [sys.executable, "-m", "cci_tools.adopt", "--out", "adopt.json"],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CCI_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error: cdktf.json declares several stacks (cci-lite-production, cci-lite-staging); set CCI_STACK to the "
+        "one to adopt"
     ]
