@@ -3,7 +3,9 @@
 Settings and tenants are validated before the provider bindings load; a mistake
 prints one line per problem and exits with status 2, without a traceback. So is a
 settings change that would leave a deployed stack's state behind, or let two stacks
-share one state (constructs_lib.state). The output directory (CDKTF_OUTDIR, default
+share one state (constructs_lib.state), and a discovery file (``adopt_file``) whose
+foundation the stack cannot adopt without replacing or dropping something
+(constructs_lib.adoption). The output directory (CDKTF_OUTDIR, default
 cdktf.out) is updated only from a complete new synth, one file at a time, keeping
 everything Terraform keeps in a stack directory (constructs_lib.output): on any
 failure the previous output stays as it was. An unexpected failure is a bug: it

@@ -412,11 +412,7 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
     temporary.write_text(adopt.render_adoption(adoption), encoding="utf-8")
     os.replace(temporary, target)
     found = sum(1 for entry in adoption.resources.values() if entry.found)
-    outside = [
-        t
-        for t, r in adoption.tenant_records.items()
-        if r.terraform == adopt.OUTSIDE and t in {x.tenant_id for x in tenants}
-    ]
+    outside = adopt.partition_tenants(adoption, tenants).outside
     print(
         f"{found} of {len(adoption.resources)} found (each gets an import block), "
         f"{len(adoption.resources) - found} to create; {len(outside)} tenant record(s) stay outside Terraform. "

@@ -618,3 +618,50 @@ def test_discovery_of_an_app_with_several_stacks_asks_which(tmp_path: Path) -> N
         "error: cdktf.json declares several stacks (cci-lite-production, cci-lite-staging); set CCI_STACK to the "
         "one to adopt"
     ]
+
+
+def run_adopt(cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CCI_", "AWS_"))}
+    env.update(
+        {
+            "AWS_CONFIG_FILE": str(cwd / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "no-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "CDKTF_OUTDIR": str(cwd / "cdktf.out"),
+            **extra,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "cci_tools.adopt", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_discovery_without_credentials_says_so_in_one_line(tmp_path: Path) -> None:
+    result = run_adopt(tmp_path, "--out", str(tmp_path / "adopt.json"))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error: adopt: cannot read account 591338347562: no AWS credentials found (environment variables, shared "
+        "config or SSO profile, container or instance role)"
+    ]
+    assert not (tmp_path / "adopt.json").exists()
+
+
+def test_take_over_refuses_what_it_cannot_do_before_touching_anything(found: Adoption, tmp_path: Path) -> None:
+    accepted = dataclasses.replace(found, accepted_principal_removals=(ADMIN,))
+    adopt_file = tmp_path / "adopt.json"
+    adopt_file.write_text(adopt.render_adoption(accepted), encoding="utf-8")
+    before = adopt_file.read_bytes()
+    result = run_adopt(tmp_path, "take-over", "demo-tenant", "nobody", CCI_ADOPT_FILE=str(adopt_file))
+    assert (result.returncode, result.stdout) == (2, "")
+    stack_dir = tmp_path / "cdktf.out" / "stacks" / "cci-lite-production"
+    assert result.stderr.splitlines() == [
+        "error: take-over: 'nobody' is not a tenant of tenants.json; add it there first",
+        f"error: take-over: {stack_dir} is not initialized; synthesize, then terraform -chdir={stack_dir} init, "
+        "and apply the adoption first",
+    ]
+    assert adopt_file.read_bytes() == before

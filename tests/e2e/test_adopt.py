@@ -176,7 +176,16 @@ def adopt(project: Project, *args: str, **extra: str) -> subprocess.CompletedPro
 def audit(project: Project) -> subprocess.CompletedProcess[str]:
     """The README's review gate on the project's plan.json."""
     return subprocess.run(
-        [sys.executable, "-m", "cci_tools.audit", "--plan", "plan.json", "--output", "REVIEW.md", "--fail-on-destroy"],
+        [
+            sys.executable,
+            "-m",
+            "cci_tools.audit",
+            "--plan",
+            "plan.json",
+            "--fail-on-destroy",
+            "--output",
+            "adoption-review.md",
+        ],
         cwd=project.root,
         env=project.env,
         capture_output=True,
@@ -233,13 +242,12 @@ class Adopted:
 @pytest.fixture(scope="module")
 def adopted(hand_emulator: emulator.Emulator, tmp_path_factory: pytest.TempPathFactory) -> Adopted:
     built = hand_built.build(client_of(hand_emulator), account=ACCOUNT, region=REGION)
-    project = project_with(
-        tmp_path_factory.mktemp("adopted"), hand_emulator, {"key_admin_role_arns": [ADMIN], "adopt_file": "adopt.json"}
-    )
+    project = project_with(tmp_path_factory.mktemp("adopted"), hand_emulator, {"key_admin_role_arns": [ADMIN]})
+    # README step 1: discover.
     recorder(hand_emulator, "reset-recording")
     recorder(hand_emulator, "start-recording")
     try:
-        discovery = adopt(project)
+        discovery = adopt(project, "--out", "adopt.json")
     finally:
         recorder(hand_emulator, "stop-recording")
     assert discovery.returncode == 0, discovery.stderr
@@ -247,6 +255,9 @@ def adopted(hand_emulator: emulator.Emulator, tmp_path_factory: pytest.TempPathF
     again = adopt(project, "--out", "again.json")
     assert again.returncode == 0, again.stderr
 
+    # Step 3: name the file in cdktf.json and synthesize; step 4: plan and review; step 5: apply.
+    project.context["adopt_file"] = "adopt.json"
+    project.set_context({})
     project.synth()
     project.terraform("init", "-input=false")
     plan_text = project.terraform("plan", "-input=false", "-out=plan.bin").stdout
@@ -312,7 +323,7 @@ def test_first_plan_imports_what_exists_and_deletes_or_replaces_nothing(adopted:
 def test_review_of_the_first_plan_names_the_imports_and_their_consequences(adopted: Adopted) -> None:
     assert adopted.review.returncode == 0, adopted.review.stderr
     assert adopted.review.stderr == ""
-    report = (adopted.project.root / "REVIEW.md").read_text(encoding="utf-8")
+    report = (adopted.project.root / "adoption-review.md").read_text(encoding="utf-8")
     section = report[report.index("## Changes in this plan") :]
     assert "Summary: 21 to import, 5 to create, 11 to update." in section
     assert f"- `aws_kms_key.master` ← `{adopted.built.key_id}`: then update" in section
@@ -429,7 +440,7 @@ def test_gate_fails_a_plan_that_replaces_a_bucket_setting(adopted: Adopted, addr
     assert gated.stderr.splitlines() == [
         f"WARNING: the plan deletes or replaces resources of the stack: {address} (replace: {consequence})"
     ]
-    report = (project.root / "REVIEW.md").read_text(encoding="utf-8")
+    report = (project.root / "adoption-review.md").read_text(encoding="utf-8")
     assert f"> - `{address}` (replace): {consequence}." in report
 
 
