@@ -102,6 +102,7 @@ def read_key(live: LiveAccount, alias: str) -> tuple[str | None, dict[str, Any]]
         "description": meta.get("Description", ""),
         "rotation": rotation.get("KeyRotationEnabled") if rotation else None,
         "policy_principals": {"AWS": aws, "Service": services},
+        "policy_actions": adopt.policy_actions(policy),
         "policy_statements": [str(s.get("Sid") or f"#{i + 1}") for i, s in enumerate(statements)],
         "tags": dict(sorted(tags.items())),
     }
@@ -312,10 +313,11 @@ def discover(
 
 def accepted_problems(adoption: Adoption, settings: Settings, accepted: Sequence[str]) -> list[str]:
     """A flag ``--accept-principal-removal`` that names no principal the generated policy would drop."""
-    dropped = adopt.dropped_principals(adoption.facts("aws_kms_key.master"), settings)
+    facts = adoption.facts("aws_kms_key.master")
+    dropped = {**adopt.dropped_principals(facts, settings), **adopt.narrowed_principals(facts, settings)}
     return [
         f"--accept-principal-removal {principal!r}: the live key policy allows no such principal that the generated "
-        f"policy would drop (it would drop: {', '.join(dropped) or 'none'}); check the spelling"
+        f"policy would drop or narrow (it would drop or narrow: {', '.join(dropped) or 'none'}); check the spelling"
         for principal in accepted
         if principal not in dropped
     ]

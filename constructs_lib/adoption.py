@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ from constructs_lib.naming import (
     default_tags,
     key_description,
 )
-from constructs_lib.policies import escape_terraform, key_policy
+from constructs_lib.policies import KMS_ADMIN_ACTIONS, escape_terraform, key_policy
 from constructs_lib.retention import BucketRetention, bucket_retention
 
 #: The discovery file's format; a file of another format is refused.
@@ -417,6 +418,43 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def policy_actions(policy: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each AWS principal of a key policy -> the actions its Allow statements grant.
+
+    ``NotAction`` counts as ``kms:*``.
+    """
+    actions: dict[str, set[str]] = {}
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal", {})
+        principal = {"AWS": "*"} if principal == "*" else principal
+        if not isinstance(principal, dict):
+            continue
+        granted = ["kms:*"] if "NotAction" in statement else [str(a) for a in _as_list(statement.get("Action", []))]
+        for value in _as_list(principal.get("AWS", [])):
+            actions.setdefault(str(value), set()).update(granted)
+    return {p: sorted(a) for p, a in sorted(actions.items())}
+
+
+def narrowed_principals(facts: Mapping[str, Any], settings: Settings) -> dict[str, list[str]]:
+    """Key administrators (``key_admin_role_arns``) whose live grant the generated policy narrows: -> the actions
+    they would lose. The generated policy allows them ``KMS_ADMIN_ACTIONS`` only; an action is kept when one of
+    those patterns matches every action the live one does (``kms:Describe*`` keeps ``kms:DescribeKey``)."""
+    live = facts.get("policy_actions", {})
+    lost: dict[str, list[str]] = {}
+    for principal in settings.key_admin_role_arns:
+        gone = [
+            action
+            for action in live.get(principal, [])
+            if not any(fnmatchcase(action.lower(), allowed.lower()) for allowed in KMS_ADMIN_ACTIONS)
+        ]
+        if gone:
+            lost[principal] = gone
+    return lost
+
+
 def kept_principals(settings: Settings) -> set[str]:
     """AWS principals the generated key policy allows: the account root (in both spellings) and the key admins."""
     names = Names(settings=settings)
@@ -537,6 +575,15 @@ def _key_problems(adoption: Adoption, settings: Settings, command: str) -> list[
         problems.append(
             f"{src}: aws_kms_key.master: the live key policy allows {principal} (statement {statements}), and the "
             f"generated key policy would drop it, so it would lose its access to the key; {remedy}"
+        )
+    for principal, lost in narrowed_principals(facts, settings).items():
+        if principal in adoption.accepted_principal_removals:
+            continue
+        problems.append(
+            f"{src}: aws_kms_key.master: the live key policy allows {principal} {', '.join(lost)}, and the generated "
+            f"key policy allows a key administrator only the administrative actions, so it would lose those; if it "
+            f"needs them, grant them in an IAM policy (the key policy lets IAM grant use of the key), then accept "
+            f"the narrowing: {command} --accept-principal-removal '{principal}'"
         )
     return problems
 
@@ -766,6 +813,8 @@ def _key_lines(facts: Mapping[str, Any], settings: Settings, tenants: Sequence[T
     kept = sorted(p for p in aws if p not in dropped)
     if kept:
         lines.append(f"key policy keeps {', '.join(kept)}")
+    for principal, lost in narrowed_principals(facts, settings).items():
+        lines.append(f"key policy narrows {principal}: loses {', '.join(lost)} (accepted)")
     _, new_services = policy_principals(generated)
     gone = sorted(set(services) - set(new_services))
     if gone:

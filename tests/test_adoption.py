@@ -240,7 +240,7 @@ def test_refuses_a_first_discovery_of_a_stack_that_has_state(tmp_path: Path) -> 
 def test_refuses_an_accepted_removal_of_a_principal_the_policy_does_not_drop(found: Adoption) -> None:
     assert accepted_problems(found, admin_settings(), ["arn:aws:iam::591338347562:role/typo"]) == [
         "--accept-principal-removal 'arn:aws:iam::591338347562:role/typo': the live key policy allows no such "
-        "principal that the generated policy would drop (it would drop: none); check the spelling"
+        "principal that the generated policy would drop or narrow (it would drop or narrow: none); check the spelling"
     ]
 
 
@@ -335,6 +335,24 @@ def test_refuses_a_key_policy_principal_the_settings_drop(found: Adoption) -> No
     ]
     accepted = dataclasses.replace(found, accepted_principal_removals=(ADMIN,))
     assert adopt.refusals(accepted, settings, command=COMMAND) == []
+
+
+def test_refuses_an_administrator_whose_grant_the_stack_narrows(found: Adoption) -> None:
+    key = found.facts("aws_kms_key.master")
+    assert key["policy_actions"][ADMIN] == sorted(hand_built.key_policy(ACCOUNT, ADMIN)["Statement"][1]["Action"])
+    wider = {**key["policy_actions"], ADMIN: ["kms:Decrypt", "kms:Describe*", "kms:GenerateDataKey*"]}
+    changed = with_facts(found, "aws_kms_key.master", policy_actions=wider)
+    assert adopt.refusals(changed, admin_settings(), command=COMMAND) == [
+        f"adopt: aws_kms_key.master: the live key policy allows {ADMIN} kms:Decrypt, kms:GenerateDataKey*, and the "
+        "generated key policy allows a key administrator only the administrative actions, so it would lose those; "
+        "if it needs them, grant them in an IAM policy (the key policy lets IAM grant use of the key), then accept "
+        f"the narrowing: {COMMAND} --accept-principal-removal '{ADMIN}'"
+    ]
+    accepted = dataclasses.replace(changed, accepted_principal_removals=(ADMIN,))
+    assert adopt.refusals(accepted, admin_settings(), command=COMMAND) == []
+    assert f"key policy narrows {ADMIN}: loses kms:Decrypt, kms:GenerateDataKey* (accepted)" in adopt.first_plan(
+        "aws_kms_key.master", True, {**key, "policy_actions": wider}, admin_settings(), TENANTS
+    )
 
 
 @pytest.mark.parametrize("principal", ["arn:aws:iam::591338347562:user/alice", "arn:aws:iam::111122223333:root", "*"])
