@@ -657,9 +657,10 @@ def consequences(change: Json) -> list[str]:
             if lost:
                 lines.append(f"- **principals that lose their access to the key:** {', '.join(f'`{p}`' for p in lost)}")
             kept = sorted(set(old_aws) & set(new_aws))
-            if kept:
-                lines.append(f"- principals that keep their access: {', '.join(f'`{p}`' for p in kept)}")
             gained = sorted(set(new_aws) - set(old_aws))
+            if kept and (lost or gained or change["change"].get("importing")):
+                # Said when who may use the key changes, and for a key adopted from AWS.
+                lines.append(f"- principals that keep their access: {', '.join(f'`{p}`' for p in kept)}")
             if gained:
                 lines.append(f"- principals newly allowed: {', '.join(f'`{p}`' for p in gained)}")
             dropped = sorted(set(old_services) - set(new_services))

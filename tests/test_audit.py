@@ -133,6 +133,7 @@ def test_key_policy_change_is_a_statement_level_diff() -> None:
     assert "  - removed statement `Old`" in section
     assert '  - added statement `New`: `{"Effect": "Allow", "Sid": "New"}`' in section
     assert "Root" not in section
+    assert "principals" not in section  # who may use the key did not change
 
 
 def crafted_replace_plan(tmp_path: Path) -> Path:
