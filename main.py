@@ -3,14 +3,15 @@
 Settings and tenants are validated before the provider bindings load; a mistake
 prints one line per problem and exits with status 2, without a traceback, and so
 does a missing Node.js or missing Python packages, a settings change that would leave
-a deployed stack's state behind, or two stacks sharing one state (constructs_lib.state).
-The output directory (CDKTF_OUTDIR, default cdktf.out) is updated only from a complete
-new synth, one file at a time, keeping everything Terraform keeps in a stack directory
-(constructs_lib.output): on any failure the previous output stays as it was. The first
-synth after an install waits (a few seconds, at most a minute, with one note) until
-jsii has saved its type index, so later synths load the bindings fast. An unexpected
-failure is a bug: it prints one line and exits with status 1; --debug (or CCI_DEBUG=1)
-shows the traceback.
+a deployed stack's state behind, two stacks sharing one state (constructs_lib.state),
+or a discovery file (``adopt_file``) whose foundation the stack cannot adopt without
+replacing or dropping something (constructs_lib.adoption). The output directory
+(CDKTF_OUTDIR, default cdktf.out) is updated only from a complete new synth, one file at
+a time, keeping everything Terraform keeps in a stack directory (constructs_lib.output):
+on any failure the previous output stays as it was. The first synth after an install
+waits (a few seconds, at most a minute, with one note) until jsii has saved its type
+index, so later synths load the bindings fast. An unexpected failure is a bug: it prints
+one line and exits with status 1; --debug (or CCI_DEBUG=1) shows the traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 from constructs_lib.runtime import missing_node, missing_packages
 
 if TYPE_CHECKING:
+    from constructs_lib.adoption import Adoption
     from constructs_lib.config import AppSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -39,6 +41,7 @@ def run() -> int:
         for problem in absent + missing_node(os.environ):
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    from constructs_lib.adoption import load_for_synth, outside_note, partition_tenants
     from constructs_lib.config import check_guards, display_path, load_app_settings, load_tenants
     from constructs_lib.errors import ConfigError
     from constructs_lib.output import output_dir
@@ -46,6 +49,7 @@ def run() -> int:
 
     problems: list[str] = []
     environments = []
+    adoptions: dict[str, Adoption] = {}
     app: AppSettings | None = None
     out_dir = output_dir(os.environ)
     try:
@@ -54,6 +58,9 @@ def run() -> int:
             try:
                 tenants = load_tenants(settings.tenants_file)
                 check_guards(settings, tenants, display_path(settings.tenants_file))
+                adoption = load_for_synth(settings, tenants)  # refusals of adopting what exists (README)
+                if adoption is not None:
+                    adoptions[settings.stack] = adoption
                 environments.append((settings, tenants))
             except ConfigError as error:
                 problems += [p for p in error.problems if p not in problems]  # a shared file reports once
@@ -88,9 +95,16 @@ def run() -> int:
         environments,
         provider_lock=PROVIDER_LOCK,
         keep_stacks=[s.stack for s in app.declared if s.stack not in produced],
+        adoptions=adoptions,
     )
     for settings, tenants in environments:
         print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}", flush=True)
+        adoption = adoptions.get(settings.stack)
+        if adoption is not None:
+            print(f"{settings.stack}: {len(adoption.imports())} import block(s) from {adoption.source}", flush=True)
+            outside = partition_tenants(adoption, tenants).outside
+            if outside:
+                print(f"note: {outside_note(adoption, outside, settings.stack)}", file=sys.stderr)
     # Once after an install, jsii is still writing its type index in the kernel: let it
     # finish, or every later synth parses the whole 120 MB assembly again.
     fast_load.await_runtime_indexes()

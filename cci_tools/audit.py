@@ -5,9 +5,12 @@
 Reads the stack's Terraform JSON, ``cdk.tf.json`` and the tenants' ``tenants.tf.json``
 beside it (not the Python settings), so the report describes exactly what Terraform
 will be given. With ``--plan`` (the output of ``terraform show -json PLAN``)
-it adds the changes: grouped by action and by tenant, key-policy changes as a
-statement-level diff, and a loud warning for any delete or replace of the key, a
-bucket or the table.
+it adds the changes: grouped by action and by tenant, what Terraform imports (an
+adopted foundation, constructs_lib.adoption), key-policy changes as a statement-level
+diff against the policy in AWS, the consequences of in-place changes to what exists
+(lifecycle rules that newly delete old versions, bucket keys, table encryption,
+point-in-time recovery, deletion protection, ...), and a loud warning, with its
+consequence, for any delete or replace of a resource of the stack.
 
 A plan that *creates* the key, its alias, a bucket or the table is checked against
 the account (read-only lookups, cci_tools.live): their names are fixed, so if the
@@ -16,9 +19,15 @@ deployed foundation (another backend, state file or stack name), and applying it
 would create a second key and then fail on every name. Where the account cannot be
 asked (no credentials, not reachable), the report says so in one line.
 
-``--fail-on-destroy`` exits with status 3 on a delete or replace of a protected
-resource, on a create of one the account already has, and on a create that could
-not be checked: a gate for a CI pipeline or a Terraform Cloud run task.
+In an adopted stack (one with ``imports.tf.json``) tenant records may exist outside
+Terraform, so a planned create of a tenant record is looked up too (the apply would
+fail on it); the report lists the records that stay outside Terraform.
+
+``--fail-on-destroy`` exits with status 3 on a delete or replace of any resource of
+the stack (a tenant record only while its tenant is still in the tenants file:
+removing a tenant deletes its record on purpose), on a create of a named resource or
+tenant record the account already has, and on such a create that could not be
+checked: a gate for a CI pipeline or a Terraform Cloud run task.
 """
 
 from __future__ import annotations
@@ -34,11 +43,34 @@ from pathlib import Path
 from typing import Any
 
 from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
+from constructs_lib.adoption import policy_principals
 from constructs_lib.output import output_dir
 from constructs_lib.policies import SERVICE_USES, STATEMENT_SENTENCES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PROTECTED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table")
+#: What a delete or replace of each resource type of the stack costs, in one line.
+DESTROY_CONSEQUENCES: dict[str, str] = {
+    "aws_kms_key": "every object and record encrypted under the key becomes unreadable",
+    "aws_kms_alias": "the alias stops resolving until it is recreated: whatever names the key by its alias fails",
+    "aws_s3_bucket": "the bucket and every object version in it are lost",
+    "aws_s3_bucket_versioning": (
+        "versioning is suspended until it is recreated: an object overwritten or deleted meanwhile loses its "
+        "previous version"
+    ),
+    "aws_s3_bucket_server_side_encryption_configuration": (
+        "the bucket falls back to S3-managed keys (SSE-S3) until it is recreated: objects written meanwhile are "
+        "not under the foundation key"
+    ),
+    "aws_s3_bucket_public_access_block": "public access is not blocked until it is recreated",
+    "aws_s3_bucket_ownership_controls": "ACLs are honoured again until it is recreated",
+    "aws_s3_bucket_policy": "TLS-only access and tenant prefix isolation are lifted until it is recreated",
+    "aws_s3_bucket_lifecycle_configuration": (
+        "no lifecycle rule applies until it is recreated: expired call audio and old versions are kept"
+    ),
+    "aws_s3_bucket_notification": "uploads send no EventBridge events until it is recreated: the pipeline stops",
+    "aws_dynamodb_table": "the table and every tenant record in it are lost",
+    "aws_dynamodb_table_item": "the tenant's record is deleted with every field it has",
+}
 PURPOSE = {
     "input": "Upload call audio",
     "results": "Store JSON analytics output",
@@ -250,6 +282,18 @@ def _tenants(stack: Json) -> list[tuple[str, Json]]:
     return [(tenant_id, _literal_json(value)) for tenant_id, value in sorted(items.items())]
 
 
+def tenants_outside_terraform(stack: Json) -> list[str]:
+    """Tenants of the stack without an item: their record exists outside Terraform (an adopted stack)."""
+    locals_ = stack.get("locals", {})
+    tags, items = locals_.get("tenant_tags", {}), locals_.get("tenant_config_items", {})
+    return sorted(t for t in tags if t not in items) if isinstance(tags, dict) and isinstance(items, dict) else []
+
+
+def is_adopted(stack: Json) -> bool:
+    """Was the stack synthesized with a discovery file (it has import blocks, imports.tf.json)?"""
+    return bool(stack.get("import"))
+
+
 def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
     """AUDIT.md for one synthesized stack."""
     resources: Json = stack["resource"]
@@ -380,6 +424,14 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
             lines.append(f"| `{tenant_id}` | {_cell(item['display_name']['S'])} | {guard} | {_cell(tags)} |")
     else:
         lines.append("No tenants: the foundation alone.")
+    outside = tenants_outside_terraform(stack)
+    if outside:
+        lines += [
+            "",
+            f"Records outside Terraform (they exist in the table, and `aws_dynamodb_table_item` cannot import them): "
+            f"{', '.join(f'`{t}`' for t in outside)}. Terraform neither creates nor changes them; "
+            f"`pipenv run adopt take-over {' '.join(outside)}` brings them in with every field they have.",
+        ]
 
     lines += [
         "",
@@ -489,6 +541,37 @@ def _tenant_of(address: str) -> str | None:
     return match.group(1) if match and address.startswith("aws_dynamodb_table_item.tenant_config") else None
 
 
+@dataclass(frozen=True)
+class Destroy:
+    """A delete or replace of a resource of the stack, and what it costs."""
+
+    address: str
+    action: str  # "delete" or "replace"
+    consequence: str
+
+
+def destroys(plan: Json, stack: Json | None = None) -> list[Destroy]:
+    """Every delete or replace of a resource of the stack, by address, with its consequence.
+
+    A tenant record's delete counts while its tenant is still in the stack
+    (``local.tenant_tags``); a record whose tenant left the tenants file is deleted on
+    purpose. Without ``stack`` nothing says which tenants remain, so no record delete counts.
+    """
+    tenants = set(stack.get("locals", {}).get("tenant_tags", {})) if stack is not None else set()
+    found = []
+    for change in plan.get("resource_changes", []):
+        actions = change["change"]["actions"]
+        if "delete" not in actions or change.get("mode", "managed") != "managed":
+            continue
+        action = _action(actions)
+        tenant = _tenant_of(change["address"])
+        if tenant is not None and action == "delete" and tenant not in tenants:
+            continue
+        consequence = DESTROY_CONSEQUENCES.get(change["type"], "it is removed from AWS")
+        found.append(Destroy(change["address"], action, consequence))
+    return sorted(found, key=lambda d: d.address)
+
+
 def _policy_diff(before: str, after: str) -> list[str]:
     old = {s.get("Sid", f"#{i}"): s for i, s in enumerate(json.loads(before)["Statement"])}
     new = {s.get("Sid", f"#{i}"): s for i, s in enumerate(json.loads(after)["Statement"])}
@@ -522,6 +605,163 @@ def _value_diff(path: str, a: Any, b: Any) -> list[str]:
     return [f"`{path}`: `{json.dumps(a)}` → `{json.dumps(b)}`"]
 
 
+def _first(blocks: Any) -> Json:
+    """The one element of a nested block list in plan JSON (``[{...}]``), or {}."""
+    return blocks[0] if isinstance(blocks, list) and blocks and isinstance(blocks[0], dict) else {}
+
+
+def _enabled_rules(resource: Json) -> list[Json]:
+    return [r for r in resource.get("rule") or [] if isinstance(r, dict) and r.get("status") == "Enabled"]
+
+
+def _noncurrent_days(resource: Json) -> list[int]:
+    return sorted(
+        {
+            n["noncurrent_days"]
+            for r in _enabled_rules(resource)
+            for n in r.get("noncurrent_version_expiration") or []
+            if n.get("noncurrent_days")
+        }
+    )
+
+
+def _current_days(resource: Json) -> list[int]:
+    return sorted({e["days"] for r in _enabled_rules(resource) for e in r.get("expiration") or [] if e.get("days")})
+
+
+def _shown_days(days: list[int]) -> str:
+    return ", ".join(_days(d) for d in days) or "never"
+
+
+def consequences(change: Json) -> list[str]:
+    """What an in-place update changes in what exists, in the reviewer's words (adopted objects above all).
+
+    Read from the plan's ``before`` (for an imported object: what AWS has) and ``after``.
+    Markdown lines relative to the change's own list item.
+    """
+    rtype = change["type"]
+    before: Json = change["change"].get("before") or {}
+    after: Json = change["change"].get("after") or {}
+    lines: list[str] = []
+
+    def flag(key: str, label: str) -> None:
+        if bool(before.get(key)) != bool(after.get(key)) and key in after:
+            lines.append(f"- {label} {'off → on' if after.get(key) else '**on → off**'}")
+
+    if rtype == "aws_kms_key":
+        flag("enable_key_rotation", "key rotation")
+        if before.get("policy") != after.get("policy") and before.get("policy") and after.get("policy"):
+            old_aws, old_services = policy_principals(json.loads(before["policy"]))
+            new_aws, new_services = policy_principals(json.loads(after["policy"]))
+            lost = sorted(set(old_aws) - set(new_aws))
+            if lost:
+                lines.append(f"- **principals that lose their access to the key:** {', '.join(f'`{p}`' for p in lost)}")
+            kept = sorted(set(old_aws) & set(new_aws))
+            gained = sorted(set(new_aws) - set(old_aws))
+            if kept and (lost or gained or change["change"].get("importing")):
+                # Said when who may use the key changes, and for a key adopted from AWS.
+                lines.append(f"- principals that keep their access: {', '.join(f'`{p}`' for p in kept)}")
+            if gained:
+                lines.append(f"- principals newly allowed: {', '.join(f'`{p}`' for p in gained)}")
+            dropped = sorted(set(old_services) - set(new_services))
+            if dropped:
+                lines.append(
+                    f"- service principals no longer allowed: {', '.join(f'`{p}`' for p in dropped)} "
+                    "(AUDIT.md says why for each)"
+                )
+            lines.append("Key policy, statement by statement:")
+            lines += _policy_diff(before["policy"], after["policy"])
+    elif rtype == "aws_s3_bucket_policy":
+        if before.get("policy") and after.get("policy") and before["policy"] != after["policy"]:
+            lines.append("Bucket policy, statement by statement:")
+            lines += _policy_diff(before["policy"], after["policy"])
+    elif rtype == "aws_s3_bucket_lifecycle_configuration":
+        old, new = _noncurrent_days(before), _noncurrent_days(after)
+        if new and not old:
+            lines.append(
+                f"- **old versions become deletable:** noncurrent versions are deleted after {_shown_days(new)} "
+                "(no rule deleted them before)"
+            )
+        elif old != new:
+            lines.append(f"- noncurrent versions deleted after {_shown_days(old)} → {_shown_days(new)}")
+        if _current_days(before) != _current_days(after):
+            lines.append(
+                f"- current objects expire after {_shown_days(_current_days(before))} → "
+                f"{_shown_days(_current_days(after))}"
+            )
+    elif rtype == "aws_s3_bucket_server_side_encryption_configuration":
+        old_rule, new_rule = _first(before.get("rule")), _first(after.get("rule"))
+        old_default = _first(old_rule.get("apply_server_side_encryption_by_default"))
+        new_default = _first(new_rule.get("apply_server_side_encryption_by_default"))
+        if old_default.get("sse_algorithm") != new_default.get("sse_algorithm"):
+            lines.append(
+                f"- default encryption {old_default.get('sse_algorithm')} → {new_default.get('sse_algorithm')} "
+                "(new objects; existing objects keep theirs)"
+            )
+        elif old_default.get("kms_master_key_id") != new_default.get("kms_master_key_id"):
+            lines.append(
+                f"- default encryption key `{old_default.get('kms_master_key_id')}` → "
+                f"`{new_default.get('kms_master_key_id')}` (new objects; existing objects keep theirs)"
+            )
+        if bool(old_rule.get("bucket_key_enabled")) != bool(new_rule.get("bucket_key_enabled")):
+            lines.append(f"- bucket key {'off → on' if new_rule.get('bucket_key_enabled') else '**on → off**'}")
+    elif rtype == "aws_s3_bucket_versioning":
+        old_status = _first(before.get("versioning_configuration")).get("status")
+        new_status = _first(after.get("versioning_configuration")).get("status")
+        if old_status != new_status:
+            lines.append(f"- versioning {old_status} → {new_status}")
+    elif rtype == "aws_s3_bucket_notification":
+        flag("eventbridge", "EventBridge notifications")
+        for key in ("queue", "topic", "lambda_function"):
+            removed = len(before.get(key) or []) - len(after.get(key) or [])
+            if removed > 0:
+                lines.append(f"- **removes {removed} {key.replace('_', ' ')} notification(s)**")
+    elif rtype == "aws_s3_bucket_public_access_block":
+        for key in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+            flag(key, key)
+    elif rtype == "aws_s3_bucket_ownership_controls":
+        old_owner = _first(before.get("rule")).get("object_ownership")
+        new_owner = _first(after.get("rule")).get("object_ownership")
+        if old_owner != new_owner:
+            lines.append(f"- object ownership {old_owner} → {new_owner}")
+    elif rtype == "aws_dynamodb_table":
+        old_sse, new_sse = _first(before.get("server_side_encryption")), _first(after.get("server_side_encryption"))
+        if bool(old_sse.get("enabled")) != bool(new_sse.get("enabled")) or (
+            new_sse.get("enabled") and old_sse.get("kms_key_arn") != new_sse.get("kms_key_arn")
+        ):
+            shown_old = f"KMS `{old_sse.get('kms_key_arn')}`" if old_sse.get("enabled") else "AWS owned key"
+            shown_new = f"KMS `{new_sse.get('kms_key_arn')}`" if new_sse.get("enabled") else "AWS owned key"
+            lines.append(f"- table encryption {shown_old} → {shown_new}")
+        old_pitr = bool(_first(before.get("point_in_time_recovery")).get("enabled"))
+        new_pitr = bool(_first(after.get("point_in_time_recovery")).get("enabled"))
+        if old_pitr != new_pitr:
+            lines.append(f"- point-in-time recovery {'off → on' if new_pitr else '**on → off**'}")
+        flag("deletion_protection_enabled", "deletion protection")
+        if before.get("billing_mode") != after.get("billing_mode") and after.get("billing_mode"):
+            lines.append(f"- billing {before.get('billing_mode')} → {after.get('billing_mode')}")
+        old_indexes = {i.get("name") for i in before.get("global_secondary_index") or []}
+        new_indexes = {i.get("name") for i in after.get("global_secondary_index") or []}
+        if old_indexes - new_indexes:
+            lines.append(
+                f"- **removes global secondary index(es)** {', '.join(sorted(map(str, old_indexes - new_indexes)))}"
+            )
+        if before.get("stream_enabled") and not after.get("stream_enabled"):
+            lines.append("- **disables the table's stream**: its consumers stop receiving changes")
+    old_tags, new_tags = before.get("tags_all") or {}, after.get("tags_all") or {}
+    if isinstance(old_tags, dict) and isinstance(new_tags, dict) and old_tags != new_tags:
+        parts = [
+            f"{verb} {', '.join(sorted(keys))}"
+            for verb, keys in (
+                ("adds", set(new_tags) - set(old_tags)),
+                ("changes", {k for k in set(old_tags) & set(new_tags) if old_tags[k] != new_tags[k]}),
+                ("removes", set(old_tags) - set(new_tags)),
+            )
+            if keys
+        ]
+        lines.append(f"- tags: {'; '.join(parts)}")
+    return lines
+
+
 # --- forked state -------------------------------------------------------------------------
 
 #: Resources with a fixed name (constructs_lib.naming) whose creation the account can contradict.
@@ -530,11 +770,15 @@ NAMED_TYPES = ("aws_kms_key", "aws_kms_alias", "aws_s3_bucket", "aws_dynamodb_ta
 
 @dataclass(frozen=True)
 class PlannedCreate:
-    """A create of a named foundation resource: its address and how to look it up by name."""
+    """A create of a named foundation resource, or of a tenant record: its address and how to look it up.
+
+    ``kind`` is "bucket", "alias", "table" or "record" (``name`` is then the tenant id, in ``table``).
+    """
 
     address: str
-    kind: str  # "bucket", "alias" or "table"
+    kind: str
     name: str
+    table: str | None = None
 
 
 @dataclass(frozen=True)
@@ -560,7 +804,9 @@ class ForkCheck:
 def planned_creates(plan: Json, stack: Json) -> list[PlannedCreate]:
     """The plan's creates of the key, its alias, a bucket or the table, with the name each has in AWS.
 
-    The key has no name of its own: it is looked up by the alias the stack gives it.
+    The key has no name of its own: it is looked up by the alias the stack gives it. In an
+    adopted stack (``is_adopted``) the creates of tenant records are looked up too: a record
+    made outside Terraform may exist, and creating it would fail the apply.
     """
     aliases = [
         c["change"]["after"]["name"]
@@ -569,9 +815,15 @@ def planned_creates(plan: Json, stack: Json) -> list[PlannedCreate]:
     ]
     stack_alias = stack.get("resource", {}).get("aws_kms_alias", {}).get("master", {}).get("name")
     alias = aliases[0] if aliases else stack_alias
+    table = stack.get("resource", {}).get("aws_dynamodb_table", {}).get("tenant_config", {}).get("name")
     creates = []
     for change in plan.get("resource_changes", []):
-        if change["type"] not in NAMED_TYPES or change["change"]["actions"] != ["create"]:
+        if change["change"]["actions"] != ["create"]:
+            continue
+        tenant = _tenant_of(change["address"])
+        if tenant is not None and is_adopted(stack) and isinstance(table, str):
+            creates.append(PlannedCreate(change["address"], "record", tenant, table))
+        if change["type"] not in NAMED_TYPES:
             continue
         after = change["change"].get("after") or {}
         kind, name = {
@@ -598,27 +850,47 @@ def check_fork(creates: list[PlannedCreate], *, region: str, account_id: str, co
     except LiveUnavailable as why:
         pending = tuple((c, Lookup(kind=c.kind, name=c.name, exists=None, detail=str(why))) for c in creates)
         return ForkCheck(account=account_id, lookups=pending, unavailable=str(why))
-    cache: dict[tuple[str, str], Lookup] = {}
+    cache: dict[tuple[str, str, str | None], Lookup] = {}
     lookups = []
     for create in creates:
-        key = (create.kind, create.name)
+        key = (create.kind, create.name, create.table)
         if key not in cache:
-            cache[key] = {"bucket": live.bucket, "alias": live.kms_alias, "table": live.table}[create.kind](create.name)
+            if create.kind == "record":
+                cache[key] = live.table_item(create.table or "", "tenant_id", create.name)
+            else:
+                cache[key] = {"bucket": live.bucket, "alias": live.kms_alias, "table": live.table}[create.kind](
+                    create.name
+                )
         lookups.append((create, cache[key]))
     return ForkCheck(account=account_id, lookups=tuple(lookups))
 
 
 def _fork_lines(fork: ForkCheck) -> list[str]:
     lines: list[str] = []
-    if fork.existing:
+    named = [(c, found) for c, found in fork.existing if c.kind != "record"]
+    records = [(c, found) for c, found in fork.existing if c.kind == "record"]
+    if named:
         lines += [
             "> [!CAUTION]",
             f"> **This plan creates foundation resources that account {fork.account} already has:** "
-            + ", ".join(f"`{c.address}` ({found.kind} `{found.name}` {found.detail})" for c, found in fork.existing)
+            + ", ".join(f"`{c.address}` ({found.kind} `{found.name}` {found.detail})" for c, found in named)
             + ". The state this plan was made with does not know the deployed foundation: likely a state mix-up "
             "(another backend, state file, `-backend-config` or stack name than the one that deployed it). "
             "Applying would create a second key and then fail on every existing name. Stop, and find the state "
-            'that manages them (README, "State backends and environments").',
+            'that manages them (README, "State backends and environments"). To bring a foundation that was built '
+            'without Terraform under it, adopt it (README, "Adopting an existing foundation").',
+            "",
+        ]
+    if records:
+        tenants = " ".join(c.name for c, _ in records)
+        lines += [
+            "> [!CAUTION]",
+            f"> **This plan creates tenant records that account {fork.account} already has:** "
+            + ", ".join(f"`{c.address}`" for c, _ in records)
+            + ". They were made outside Terraform, and creating an existing record fails the apply "
+            "(`ConditionalCheckFailedException`). Run discovery again on the stack's discovery file "
+            "(`pipenv run adopt`) and synthesize: the records then stay outside Terraform, untouched; "
+            f"`pipenv run adopt take-over {tenants}` later brings them in with every field.",
             "",
         ]
     if fork.unverified:
@@ -633,23 +905,27 @@ def _fork_lines(fork: ForkCheck) -> list[str]:
             "",
         ]
     if fork.lookups and not fork.existing and not fork.unverified:
-        lines += [
-            f"Checked against account {fork.account}: none of the created key, alias, buckets or table exists yet.",
-            "",
-        ]
+        what = (
+            "none of the created key, alias, buckets or table exists yet"
+            if all(c.kind != "record" for c, _ in fork.lookups)
+            else "none of the created resources and tenant records exists yet"
+        )
+        lines += [f"Checked against account {fork.account}: {what}.", ""]
     return lines
 
 
-def render_changes(plan: Json, fork: ForkCheck | None = None) -> tuple[str, list[str]]:
-    """The change section for a ``terraform show -json`` plan, and the protected resources it destroys.
+def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | None = None) -> tuple[str, list[str]]:
+    """The change section for a ``terraform show -json`` plan, and the addresses it deletes or replaces.
 
     ``fork``: the plan's creates looked up in the account (check_fork); its findings
-    head the section.
+    head the section. ``stack`` (read_stack): the synthesized stack, which says which
+    tenants it still has (a record delete counts only for those, see ``destroys``) and
+    which records stay outside Terraform.
     """
-    changes = [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
-    destroyed = sorted(
-        c["address"] for c in changes if c["type"] in PROTECTED_TYPES and "delete" in c["change"]["actions"]
-    )
+    everything = plan.get("resource_changes", [])
+    changes = [c for c in everything if c["change"]["actions"] not in (["no-op"], ["read"])]
+    imported = sorted((c for c in everything if c["change"].get("importing")), key=lambda c: c["address"])
+    destroyed = destroys(plan, stack)
     counts: dict[str, int] = defaultdict(int)
     for change in changes:
         counts[_action(change["change"]["actions"])] += 1
@@ -657,21 +933,36 @@ def render_changes(plan: Json, fork: ForkCheck | None = None) -> tuple[str, list
     if destroyed:
         lines += [
             "> [!CAUTION]",
-            "> **This plan destroys protected foundation resources:** "
-            + ", ".join(f"`{a}`" for a in destroyed)
-            + ". Deleting the key makes every object encrypted under it unreadable; deleting a bucket or the table "
-            "loses its data. Stop and review.",
+            "> **This plan deletes or replaces resources of the stack:**",
+            *(f"> - `{d.address}` ({d.action}): {d.consequence}." for d in destroyed),
+            ">",
+            "> Stop and review.",
             "",
         ]
     if fork is not None:
         lines += _fork_lines(fork)
-    if not changes:
-        return "\n".join([*lines, "No changes.", ""]), destroyed
-    lines.append(
-        "Summary: "
-        + ", ".join(f"{counts[a]} to {a}" for a in ("create", "update", "replace", "delete") if counts[a])
-        + "."
-    )
+    outside = tenants_outside_terraform(stack) if stack is not None else []
+    if not changes and not imported:
+        return "\n".join([*lines, "No changes.", *_outside_lines(outside), ""]), [d.address for d in destroyed]
+    summary = [f"{len(imported)} to import"] if imported else []
+    summary += [f"{counts[a]} to {a}" for a in ("create", "update", "replace", "delete") if counts[a]]
+    lines.append("Summary: " + ", ".join(summary) + ".")
+    if imported:
+        lines += [
+            "",
+            "### Import",
+            "",
+            "Terraform takes these objects, which exist already, under management; importing changes nothing in AWS "
+            "by itself. Each is then left as it is, or updated in place as listed under Update.",
+            "",
+        ]
+        for change in imported:
+            what = (
+                "left as it is"
+                if change["change"]["actions"] == ["no-op"]
+                else "then " + _action(change["change"]["actions"])
+            )
+            lines.append(f"- `{change['address']}` ← `{change['change']['importing'].get('id', '?')}`: {what}")
     groups: dict[str, dict[str, list[Json]]] = defaultdict(lambda: defaultdict(list))
     for change in changes:
         groups[_action(change["change"]["actions"])][_tenant_of(change["address"]) or ""].append(change)
@@ -683,12 +974,24 @@ def render_changes(plan: Json, fork: ForkCheck | None = None) -> tuple[str, list
             label = f"tenant `{tenant}`" if tenant else "foundation"
             for change in groups[action][tenant]:
                 lines.append(f"- {label}: `{change['address']}`")
-                if change["type"] == "aws_kms_key" and action == "update":
-                    before, after = change["change"]["before"], change["change"]["after"]
-                    if before.get("policy") != after.get("policy"):
-                        lines.append("  Key policy, statement by statement:")
-                        lines.extend(f"  {line}" for line in _policy_diff(before["policy"], after["policy"]))
-    return "\n".join([*lines, ""]), destroyed
+                if action == "update":
+                    lines.extend(f"  {line}" for line in consequences(change))
+    lines += _outside_lines(outside)
+    return "\n".join([*lines, ""]), [d.address for d in destroyed]
+
+
+def _outside_lines(outside: list[str]) -> list[str]:
+    if not outside:
+        return []
+    return [
+        "",
+        "### Tenant records outside Terraform",
+        "",
+        f"{', '.join(f'`{t}`' for t in outside)}: each exists in the table and stays outside Terraform "
+        "(`aws_dynamodb_table_item` cannot import a record, and creating an existing one fails the apply); this plan "
+        f"neither creates nor changes them. After the adoption is applied, `pipenv run adopt take-over "
+        f"{' '.join(outside)}` brings them in with every field they have.",
+    ]
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -710,15 +1013,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--fail-on-destroy",
         action="store_true",
-        help="exit 3 if the plan deletes or replaces the key, a bucket or the table, or creates one that the "
-        "account already has or that could not be checked against the account",
+        help="exit 3 if the plan deletes or replaces any resource of the stack (a tenant record while its tenant "
+        "is still in the tenants file), or creates a named resource or tenant record that the account already "
+        "has or that could not be checked against the account",
     )
     args = parser.parse_args(argv)
     stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
     stack = read_stack(stack_dir)
     source = f"cdktf.out/stacks/{stack_dir.name}/"
     report = render_report(stack, read_waivers(PROJECT_DIR / ".checkov.yaml"), source=source)
-    destroyed: list[str] = []
+    destroyed: list[Destroy] = []
     fork: ForkCheck | None = None
     if args.plan:
         plan = json.loads(args.plan.read_text(encoding="utf-8"))
@@ -726,18 +1030,32 @@ def main(argv: list[str]) -> int:
         fork = check_fork(
             planned_creates(plan, stack), region=provider["region"], account_id=provider["allowed_account_ids"][0]
         )
-        changes, destroyed = render_changes(plan, fork)
+        changes, _ = render_changes(plan, fork, stack=stack)
+        destroyed = destroys(plan, stack)
         report += "\n" + changes
     args.output.write_text(report, encoding="utf-8")
     print(f"wrote {args.output}")
     failed = False
     if destroyed:
-        print(f"WARNING: the plan destroys protected resources: {', '.join(destroyed)}", file=sys.stderr)
-        failed = True
-    if fork is not None and fork.existing:
         print(
-            f"WARNING: the plan creates resources that account {fork.account} already has (likely a state mix-up): "
-            + ", ".join(c.address for c, _ in fork.existing),
+            "WARNING: the plan deletes or replaces resources of the stack: "
+            + "; ".join(f"{d.address} ({d.action}: {d.consequence})" for d in destroyed),
+            file=sys.stderr,
+        )
+        failed = True
+    named = [c.address for c, _ in fork.existing if c.kind != "record"] if fork is not None else []
+    records = [c.address for c, _ in fork.existing if c.kind == "record"] if fork is not None else []
+    if named:
+        print(
+            f"WARNING: the plan creates resources that account {fork.account if fork else ''} already has "
+            f"(likely a state mix-up): {', '.join(named)}",
+            file=sys.stderr,
+        )
+        failed = True
+    if records:
+        print(
+            f"WARNING: the plan creates tenant records that account {fork.account if fork else ''} already has "
+            f"(made outside Terraform; the apply would fail): {', '.join(records)}",
             file=sys.stderr,
         )
         failed = True

@@ -21,7 +21,7 @@ MISSING = {
         "(https://developer.hashicorp.com/terraform/install), then run this again"
     ),
     "moto_server": "moto_server (the local AWS emulator, a dev package) not found: run scripts/bootstrap --dev",
-    "boto3": "boto3 (a dev package) is not installed: run scripts/bootstrap --dev",
+    "boto3": "boto3 is not installed: run scripts/bootstrap",
     "checkov": scan.CHECKOV_MISSING,
 }
 

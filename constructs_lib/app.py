@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cdktf import App
 
+from constructs_lib.adoption import Adoption
 from constructs_lib.config import Settings, Tenant
 from constructs_lib.foundation_stack import FoundationStack
 from constructs_lib.naming import Names
@@ -18,18 +19,28 @@ from constructs_lib.output import MANIFEST, output_dir, publish
 PROVIDER_LOCK_FILE = ".terraform.lock.hcl"
 
 
-def build_app(settings: Settings, tenants: Sequence[Tenant], **app_options: object) -> tuple[App, FoundationStack]:
-    """An App with the one stack of ``settings``."""
+def build_app(
+    settings: Settings, tenants: Sequence[Tenant], adoption: Adoption | None = None, **app_options: object
+) -> tuple[App, FoundationStack]:
+    """An App with the one stack of ``settings`` (and its checked discovery file, if any)."""
     app = App(**app_options)  # type: ignore[arg-type]
-    stack = FoundationStack(app, Names(settings=settings).stack, settings=settings, tenants=tenants)
+    stack = FoundationStack(app, Names(settings=settings).stack, settings=settings, tenants=tenants, adoption=adoption)
     return app, stack
 
 
-def build_environments(environments: Sequence[tuple[Settings, Sequence[Tenant]]], **app_options: object) -> App:
-    """An App with one stack per environment, each with its own settings, tenants and state."""
+def build_environments(
+    environments: Sequence[tuple[Settings, Sequence[Tenant]]],
+    adoptions: Mapping[str, Adoption] | None = None,
+    **app_options: object,
+) -> App:
+    """An App with one stack per environment, each with its own settings, tenants and state.
+
+    ``adoptions``: stack name -> its checked discovery file, for stacks with ``adopt_file``.
+    """
     app = App(**app_options)  # type: ignore[arg-type]
     for settings, tenants in environments:
-        FoundationStack(app, Names(settings=settings).stack, settings=settings, tenants=tenants)
+        stack = Names(settings=settings).stack
+        FoundationStack(app, stack, settings=settings, tenants=tenants, adoption=(adoptions or {}).get(stack))
     return app
 
 
@@ -39,6 +50,7 @@ def synth(
     *,
     provider_lock: Path | None = None,
     keep_stacks: Collection[str] = (),
+    adoptions: Mapping[str, Adoption] | None = None,
 ) -> Path:
     """Synthesize every environment into the output directory (constructs_lib.output.publish); return it.
 
@@ -46,12 +58,13 @@ def synth(
     directory, so ``terraform init -lockfile=readonly`` works there. None (or a missing
     file) places none, and the stack directory's own lock file is Terraform's to manage.
     ``keep_stacks``: stacks of the app this run does not synthesize (see ``publish``).
+    ``adoptions``: stack name -> its checked discovery file (constructs_lib.adoption).
     """
     final = output_dir(environ)
     lock_text = provider_lock.read_bytes() if provider_lock is not None and provider_lock.is_file() else None
 
     def write(staging: Path) -> None:
-        build_environments(environments, outdir=str(staging)).synth()
+        build_environments(environments, adoptions, outdir=str(staging)).synth()
         if lock_text is not None:
             manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
             for entry in manifest["stacks"].values():

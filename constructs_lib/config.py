@@ -5,7 +5,7 @@ load, so a mistake comes back in milliseconds with every problem listed at once.
 
 Settings come from ``cdktf.json`` (``context.cci``), then one run's overrides from
 the environment (``CCI_ACCOUNT_ID``, ``CCI_REGION``, ``CCI_ENVIRONMENT``,
-``CCI_TENANTS_FILE``, ``CCI_BACKEND``). Tenants come from the tenants file (``tenants.json``).
+``CCI_TENANTS_FILE``, ``CCI_BACKEND``, ``CCI_ADOPT_FILE``). Tenants come from the tenants file (``tenants.json``).
 
 A stack is named by its environment key, never by a tag value: ``<name_prefix>-<key>``
 for each entry of ``context.cci.environments``, and ``<name_prefix>-production`` for the
@@ -52,6 +52,7 @@ DEFAULT_CONTEXT: dict[str, Any] = {
     "noncurrent_version_expiration_days": 1,
     "backend": None,
     "retired_stacks": [],
+    "adopt_file": None,
 }
 
 #: Settings an entry of ``context.cci.environments`` may set for its own stack.
@@ -75,6 +76,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CCI_ENVIRONMENT": "environment",
     "CCI_TENANTS_FILE": "tenants_file",
     "CCI_BACKEND": "backend",
+    "CCI_ADOPT_FILE": "adopt_file",
 }
 
 #: Commercial, GovCloud and China regions the AWS provider 5.100.0 knows (aws_rules.REGION_PARTITIONS).
@@ -109,7 +111,10 @@ class Settings:
     key. ``lambda_role_arn`` defaults to ``arn:aws:iam::<account>:role/<prefix>-lambda-role``,
     the pipeline role the seed names for per-tenant guards.
     ``noncurrent_version_expiration_days`` (default 1) is how long a replaced or
-    deleted version stays in the input and results buckets.
+    deleted version stays in the input and results buckets. ``adopt_file`` (default
+    None: nothing is imported) is the discovery file of a foundation that exists
+    already (cci_tools.adopt, constructs_lib.adoption): the synth then writes
+    Terraform import blocks for what it found.
     """
 
     account_id: str
@@ -125,6 +130,7 @@ class Settings:
     noncurrent_version_expiration_days: int = 1
     stack: str
     backend: BackendSettings = field(default_factory=LocalBackendSettings)
+    adopt_file: Path | None = None
 
     @property
     def partition(self) -> str:
@@ -365,6 +371,13 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
     )
     errors += backend_errors
 
+    adopt_file = context["adopt_file"]
+    if adopt_file is not None and (not isinstance(adopt_file, str) or not adopt_file):
+        errors.append(
+            f"{sources['adopt_file']} must be the path of a discovery file (pipenv run adopt --out FILE) or null, "
+            f"got {describe(adopt_file)}"
+        )
+
     noncurrent = context["noncurrent_version_expiration_days"]
     if isinstance(noncurrent, bool) or not isinstance(noncurrent, int) or not 1 <= noncurrent <= 3650:
         errors.append(
@@ -374,12 +387,7 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
     if errors:
         raise ConfigError(errors)
 
-    tenants_file = Path(strings["tenants_file"])
-    if not tenants_file.is_absolute():
-        # An override is relative to where the user runs the command; the context
-        # value is relative to cdktf.json, like the app command itself.
-        base = Path.cwd() if sources["tenants_file"] == "CCI_TENANTS_FILE" else project_dir
-        tenants_file = base / tenants_file
+    tenants_file = _setting_path(strings["tenants_file"], sources["tenants_file"], project_dir)
 
     settings = Settings(
         account_id=account_id,
@@ -395,6 +403,7 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         noncurrent_version_expiration_days=noncurrent,
         stack=f"{name_prefix}-{name}",
         backend=backend or LocalBackendSettings(),
+        adopt_file=None if adopt_file is None else _setting_path(adopt_file, sources["adopt_file"], project_dir),
     )
     errors = _derived_name_problems(settings, sources["name_prefix"], default_role=context["lambda_role_arn"] is None)
     if errors:
@@ -403,6 +412,15 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
 
 
 _ROLE_ARN_FORM = "(arn:<partition>:iam::<account>:role/<path><name>)"
+
+
+def _setting_path(value: str, source: str, project_dir: Path) -> Path:
+    """A file named by a setting: an override (``CCI_*``) is relative to where the user runs the
+    command, a ``cdktf.json`` value to ``cdktf.json``, like the app command itself."""
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    return (Path.cwd() if source.startswith("CCI_") else project_dir) / path
 
 
 def _because(problems: Sequence[str]) -> str:

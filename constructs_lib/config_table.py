@@ -13,7 +13,7 @@ from constructs_lib.bindings import (
     KmsKey,
 )
 from constructs_lib.config import Settings
-from constructs_lib.naming import Names
+from constructs_lib.naming import COMPONENT_TAGS, Names
 
 
 class TenantConfigTable(Construct):
@@ -42,7 +42,7 @@ class TenantConfigTable(Construct):
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key.arn),
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             deletion_protection_enabled=True,
-            tags={"Component": "DynamoDB"},
+            tags={"Component": COMPONENT_TAGS["table"]},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
         self.table.override_logical_id("tenant_config")

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from constructs_lib.bindings import KmsAlias, KmsKey
 from constructs_lib.config import Settings, Tenant
-from constructs_lib.naming import Names
+from constructs_lib.naming import COMPONENT_TAGS, Names, key_description
 from constructs_lib.policies import key_policy, terraform_string
 
 
@@ -44,14 +44,14 @@ class FoundationKey(Construct):
         self.key = KmsKey(
             self,
             "key",
-            description=f"{settings.project} {settings.environment} master key: S3, DynamoDB and pipeline data",
+            description=key_description(settings),
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             multi_region=False,
             policy=terraform_string(key_policy(settings, tenants)),
-            tags={"Component": "KMS"},
+            tags={"Component": COMPONENT_TAGS["key"]},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
         self.key.override_logical_id("master")

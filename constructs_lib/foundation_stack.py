@@ -15,13 +15,15 @@ from cdktf import (
 )
 from constructs import Construct
 
+from constructs_lib.adoption import Adoption
 from constructs_lib.backends import BackendSettings, CloudBackendSettings, S3BackendSettings
 from constructs_lib.bindings import AwsProvider, AwsProviderDefaultTags
 from constructs_lib.config import Settings, Tenant
 from constructs_lib.config_table import TenantConfigTable
 from constructs_lib.foundation_key import FoundationKey
 from constructs_lib.naming import BUCKET_ROLES, default_tags
-from constructs_lib.secure_bucket import BucketRetention, SecureBucket
+from constructs_lib.retention import bucket_retention
+from constructs_lib.secure_bucket import SecureBucket
 from constructs_lib.tenants import TenantModule
 
 
@@ -44,6 +46,10 @@ class FoundationStack(TerraformStack):
     - outputs: ``key_arn``, ``key_alias``, ``<role>_bucket_name``,
       ``<role>_bucket_arn``, ``config_table_name``, ``config_table_arn``, ``tenant_tags``
 
+    With ``adoption`` (a checked discovery file) the stack directory also gets
+    ``imports.tf.json``: Terraform import blocks for what exists already
+    (constructs_lib.adoption). Without it the output is what it always was.
+
     Retention follows the design record: input 1 day, results 30 days,
     athena_staging none; noncurrent versions in input and results expire after
     ``settings.noncurrent_version_expiration_days``.
@@ -56,6 +62,7 @@ class FoundationStack(TerraformStack):
         *,
         settings: Settings,
         tenants: Sequence[Tenant],
+        adoption: Adoption | None = None,
     ) -> None:
         super().__init__(scope, stack_name)
         provider = AwsProvider(
@@ -71,16 +78,7 @@ class FoundationStack(TerraformStack):
         self._backend(settings.backend, stack_name)
 
         key = FoundationKey(self, "key", settings=settings, tenants=tenants)
-        noncurrent = settings.noncurrent_version_expiration_days
-        retention = {
-            "input": BucketRetention(
-                expiration_days=1,
-                noncurrent_days=noncurrent,
-                abort_incomplete_multipart_upload_days=1,
-            ),
-            "results": BucketRetention(expiration_days=30, noncurrent_days=noncurrent),
-            "athena_staging": BucketRetention(),
-        }
+        retention = bucket_retention(settings)
         buckets = {
             role: SecureBucket(
                 self,
@@ -93,7 +91,7 @@ class FoundationStack(TerraformStack):
             for role in BUCKET_ROLES
         }
         table = TenantConfigTable(self, "tenant_config", settings=settings, key=key.key)
-        TenantModule(self, "tenants", settings=settings, tenants=tenants, table=table.table)
+        TenantModule(self, "tenants", settings=settings, tenants=tenants, table=table.table, adoption=adoption)
 
         self._output("key_arn", key.key.arn, "ARN of the foundation KMS key")
         self._output("key_alias", key.alias.name, "Alias of the foundation KMS key")

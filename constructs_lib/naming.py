@@ -49,6 +49,20 @@ class Names:
         return f"arn:{self.settings.partition}:iam::{self.settings.account_id}:root"
 
 
+#: The ``Component`` tag of each kind of foundation resource (besides the provider's default tags).
+COMPONENT_TAGS: dict[str, str] = {"key": "KMS", "bucket": "S3", "table": "DynamoDB"}
+
+
+def key_description(settings: Settings) -> str:
+    """The foundation key's description."""
+    return f"{settings.project} {settings.environment} master key: S3, DynamoDB and pipeline data"
+
+
+def bucket_tags(name: str) -> dict[str, str]:
+    """A bucket's own tags (the provider adds the default tags)."""
+    return {"Component": COMPONENT_TAGS["bucket"], "Name": name}
+
+
 #: Tag keys the stack sets on a tenant.
 STACK_TAG_KEYS: frozenset[str] = frozenset(
     {"Tenant", "Project", "Environment", "Owner", "Component", "Region", "Version"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypeVar
 
 from cdktf import TerraformResource, TerraformResourceLifecycle
@@ -29,32 +28,13 @@ from constructs_lib.bindings import (
     S3BucketVersioningVersioningConfiguration,
 )
 from constructs_lib.config import Settings
-from constructs_lib.naming import Names
+from constructs_lib.naming import Names, bucket_tags
 from constructs_lib.policies import bucket_policy, terraform_string
+from constructs_lib.retention import BucketRetention
 
 _R = TypeVar("_R", bound=TerraformResource)
 
-
-@dataclass(frozen=True, kw_only=True)
-class BucketRetention:
-    """Lifecycle of one bucket, in S3's own words.
-
-    ``expiration_days``: current objects expire this many days after creation.
-    Default: current objects never expire.
-    ``noncurrent_days``: versions that stopped being current are deleted this many
-    days later, and expired delete markers are removed. Default: noncurrent
-    versions are kept. A bucket with ``expiration_days`` must set it, or expired
-    objects would only be hidden behind a delete marker and kept.
-    ``abort_incomplete_multipart_upload_days``: default 7.
-    """
-
-    expiration_days: int | None = None
-    noncurrent_days: int | None = None
-    abort_incomplete_multipart_upload_days: int = 7
-
-    def __post_init__(self) -> None:
-        if self.expiration_days is not None and self.noncurrent_days is None:
-            raise ValueError("a versioned bucket whose objects expire must also expire noncurrent versions")
+__all__ = ["BucketRetention", "SecureBucket"]
 
 
 class SecureBucket(Construct):
@@ -108,7 +88,7 @@ class SecureBucket(Construct):
                 self,
                 "bucket",
                 bucket=names.bucket(role),
-                tags={"Component": "S3", "Name": names.bucket(role)},
+                tags=bucket_tags(names.bucket(role)),
                 lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
             )
         )

@@ -41,7 +41,9 @@ STACK_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 ENVIRONMENT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
 
 #: Files the synth writes into a stack directory or the output directory; state must not be one of them.
-GENERATED_NAMES = frozenset({"cdk.tf.json", "tenants.tf.json", ".terraform.lock.hcl", ".cci-lite-generated.json"})
+GENERATED_NAMES = frozenset(
+    {"cdk.tf.json", "tenants.tf.json", "imports.tf.json", ".terraform.lock.hcl", ".cci-lite-generated.json"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,3 +280,29 @@ def abandoned_state_problems(
             f"context.cci.retired_stacks"
         )
     return problems
+
+
+def stack_state_evidence(stack: str, backend: BackendSettings, out_dir: Path) -> str | None:
+    """Why ``stack`` looks deployed (its state holds resources, or cannot be seen from here), or None.
+
+    Evidence, as for ``abandoned_state_problems``: the stack's local state file holds
+    resources (or cannot be read), or its directory was initialized for a backend whose
+    state cannot be seen from here (s3, Terraform Cloud). A fresh checkout with remote
+    state has no evidence.
+    """
+    location = state_location(stack, backend, out_dir)
+    if location is not None and location.kind == "local":
+        path = Path(location.identity[0])
+        count = state_resource_count(path)
+        if count != 0:
+            return f"state in {_describe_count(path, count)}"
+    directory = stack_dir(out_dir, stack)
+    recorded = _recorded_backend(directory)
+    if recorded is None:
+        return None
+    found = _recorded_location(directory, stack, *recorded)
+    if found is not None and found.kind == "local":
+        count = state_resource_count(Path(found.identity[0]))
+        return None if count == 0 else f"state in {_describe_count(Path(found.identity[0]), count)}"
+    shown = found.shown if found else f"a {recorded[0]} backend"
+    return f"an initialized working directory {shown_path(directory)} whose state is {shown}"

@@ -22,8 +22,10 @@ map inline in ``for_each``, and take about 7 s now (bench/RESULTS.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring
+from typing import Any
 
 from constructs_lib.config import Settings, Tenant
 from constructs_lib.naming import shared_tenant_tags
@@ -66,7 +68,13 @@ def _map(name: str, lines: list[str]) -> str:
     return f"    {encode_basestring(name)}: {{\n" + ",\n".join(lines) + "\n    }"
 
 
-def render(settings: Settings, tenants: Sequence[Tenant]) -> str:
+def render(
+    settings: Settings,
+    tenants: Sequence[Tenant],
+    *,
+    outside: Iterable[str] = (),
+    extra_fields: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
     """The text of ``tenants.tf.json`` for ``tenants``, sorted by id.
 
     Every string is user data headed for a Terraform JSON literal, so each is
@@ -74,17 +82,32 @@ def render(settings: Settings, tenants: Sequence[Tenant]) -> str:
     ids, tag keys and tag values. This runs once per tenant at every synth, so the
     tag set is merged here from the stack's shared part and the tenant's own part
     (the same set naming.tenant_tags returns; a test holds the two equal).
+
+    Adoption (constructs_lib.adoption.partition_tenants): tenants in ``outside`` have a
+    record Terraform does not manage; they get no item (their tag set stays).
+    ``extra_fields`` (tenant id -> DynamoDB JSON attributes) are the fields of a
+    taken-over record the product does not manage: its item carries them after the
+    product's own, sorted by name, so that no field is lost.
     """
     shared = [_tag(k, v) for k, v in shared_tenant_tags(settings).items()]
+    left_out = set(outside)
+    extra = extra_fields or {}
     items: list[str] = []
     tag_sets: list[str] = []
     for tenant in sorted(tenants, key=lambda t: t.tenant_id):
         key = encode_basestring(tenant.tenant_id)
         tags = [*shared, _tag("Tenant", tenant.tenant_id), *[_tag(k, v) for k, v in tenant.tags.items()]]
         tags.sort()  # by key: keys are unique, so the fragments are never compared
-        record = escape_terraform(_record_json(tenant, [fragment for _, fragment, _ in tags]))
-        items.append(f"      {key}: {encode_basestring(record)}")
         tag_sets.append(f"      {key}: {{{', '.join([line for _, _, line in tags])}}}")
+        if tenant.tenant_id in left_out:
+            continue
+        record = _record_json(tenant, [fragment for _, fragment, _ in tags])
+        if extra.get(tenant.tenant_id):
+            fields = json.dumps(
+                dict(sorted(extra[tenant.tenant_id].items())), separators=(",", ":"), ensure_ascii=False
+            )
+            record = f"{record[:-1]},{fields[1:]}"
+        items.append(f"      {key}: {encode_basestring(escape_terraform(record))}")
     return (
         "{\n"
         f'  "//": {encode_basestring(_COMMENT)},\n'

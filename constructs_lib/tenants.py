@@ -10,6 +10,7 @@ from cdktf import IStackSynthesizer, ISynthesisSession, TerraformIterator, Terra
 from constructs import Construct
 
 from constructs_lib import tenant_file
+from constructs_lib.adoption import IMPORTS_FILE, Adoption, partition_tenants, render_imports
 from constructs_lib.bindings import DynamodbTable, DynamodbTableItem
 from constructs_lib.config import Settings, Tenant
 
@@ -27,6 +28,11 @@ class TenantModule(Construct):
     ``cdk.tf.json`` (see constructs_lib.tenant_file for why); the resource and the
     output here refer to its locals. Every synth of the stack writes both files.
 
+    With ``adoption`` (a discovery file, constructs_lib.adoption) the module also
+    writes ``imports.tf.json`` (an import block per object found), leaves out the
+    items of records that exist outside Terraform, and renders taken-over records
+    with every field they had.
+
     No marker objects are created for tenant prefixes: lifecycle would expire them
     and every apply would recreate them. Prefixes appear on first upload.
 
@@ -43,6 +49,7 @@ class TenantModule(Construct):
         settings: Settings,
         tenants: Sequence[Tenant],
         table: DynamodbTable,
+        adoption: Adoption | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         iterator = TerraformIterator.from_map(Token.as_any_map(f"${{local.{tenant_file.ITEMS_LOCAL}}}"))
@@ -62,10 +69,16 @@ class TenantModule(Construct):
             description="Per-tenant tag sets, keyed by tenant_id",
         )
         self.tags_output.override_logical_id("tenant_tags")
+        partition = partition_tenants(adoption, tenants)
+        files = {
+            tenant_file.FILE_NAME: tenant_file.render(
+                settings, tenants, outside=partition.outside, extra_fields=partition.extra_fields
+            )
+        }
+        if adoption is not None:
+            files[IMPORTS_FILE] = render_imports(adoption, partition.outside)
         stack = TerraformStack.of(self)
-        stack.synthesizer = FilesBesideStack(
-            stack, stack.synthesizer, {tenant_file.FILE_NAME: tenant_file.render(settings, tenants)}
-        )
+        stack.synthesizer = FilesBesideStack(stack, stack.synthesizer, files)
 
 
 @jsii.implements(IStackSynthesizer)

@@ -133,6 +133,7 @@ def test_key_policy_change_is_a_statement_level_diff() -> None:
     assert "  - removed statement `Old`" in section
     assert '  - added statement `New`: `{"Effect": "Allow", "Sid": "New"}`' in section
     assert "Root" not in section
+    assert "principals" not in section  # who may use the key did not change
 
 
 def crafted_replace_plan(tmp_path: Path) -> Path:
@@ -174,9 +175,18 @@ def test_replacing_a_bucket_trips_fail_on_destroy(shipped_stack_dir: Path, tmp_p
     plan = crafted_replace_plan(tmp_path)
     gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert gated.returncode == 3
-    assert "WARNING: the plan destroys protected resources: aws_s3_bucket.input" in gated.stderr
+    assert gated.stderr.splitlines() == [
+        "WARNING: the plan deletes or replaces resources of the stack: aws_s3_bucket.input (replace: the bucket and "
+        "every object version in it are lost); aws_s3_bucket_versioning.input (replace: versioning is suspended until "
+        "it is recreated: an object overwritten or deleted meanwhile loses its previous version)"
+    ]
     report = (tmp_path / "AUDIT.md").read_text(encoding="utf-8")
-    assert "> [!CAUTION]\n> **This plan destroys protected foundation resources:** `aws_s3_bucket.input`." in report
+    assert (
+        "> [!CAUTION]\n> **This plan deletes or replaces resources of the stack:**\n"
+        "> - `aws_s3_bucket.input` (replace): the bucket and every object version in it are lost.\n"
+        "> - `aws_s3_bucket_versioning.input` (replace): versioning is suspended until it is recreated: an object "
+        "overwritten or deleted meanwhile loses its previous version.\n>\n> Stop and review."
+    ) in report
     assert "### Replace\n\n- foundation: `aws_s3_bucket.input`" in report
     ungated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan))
     assert ungated.returncode == 0 and "WARNING" in ungated.stderr

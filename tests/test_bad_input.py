@@ -310,7 +310,7 @@ def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
         {"account_id": 591338347562, "region": "eu-central-1 ", "noncurrent_version_expiration_days": "1", "colour": 1},
     )
     assert rejected(run_main(tmp_path, project=project)) == [
-        "cdktf.json: context.cci.colour is not a known setting (known: account_id, backend, environment, "
+        "cdktf.json: context.cci.colour is not a known setting (known: account_id, adopt_file, backend, environment, "
         "environments, key_admin_role_arns, lambda_role_arn, name_prefix, noncurrent_version_expiration_days, owner, "
         "project, region, retired_stacks, tenants_file, version)",
         "cdktf.json: context.cci.account_id must be a non-empty string, got 591338347562",

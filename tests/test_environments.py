@@ -156,7 +156,7 @@ def test_bad_environment_entries_are_reported_at_once(tmp_path: Path) -> None:
         "cdktf.json: context.cci.environments.Prod: the name must be 1-31 lowercase letters, digits or hyphens, "
         "got 'Prod'",
         "cdktf.json: context.cci.environments.dev.name_prefix cannot be set per environment (allowed: account_id, "
-        "backend, environment, key_admin_role_arns, lambda_role_arn, noncurrent_version_expiration_days, region, "
+        "adopt_file, backend, environment, key_admin_role_arns, lambda_role_arn, noncurrent_version_expiration_days, region, "
         "tenants_file)",
         "cdktf.json: context.cci.environments.qa must be an object of settings, got []",
         "cdktf.json: context.cci.environments.dev.region must be an AWS region such as 'eu-central-1', got 'nowhere-1'",

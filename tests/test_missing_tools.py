@@ -193,6 +193,20 @@ def test_audit_needs_no_optional_tool_and_a_missing_plan_is_one_line(sandbox: Sa
     assert errors_of(result, tool=False) == ["audit: plan.json: No such file or directory"]
 
 
+def test_adopt_without_credentials_or_a_discovery_file_is_one_line_each(sandbox: Sandbox) -> None:
+    path = sandbox.path()  # no node, terraform, checkov or emulator
+    nowhere = str(sandbox.tmp / "no-such-aws-file")
+    no_aws = {"AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_CONFIG_FILE": nowhere, "AWS_EC2_METADATA_DISABLED": "true"}
+    out = sandbox.tmp / "adopt.json"
+    result = sandbox.pipenv_run("adopt", "--out", str(out), path=path, **no_aws)
+    (message,) = errors_of(result, tool=False)
+    assert message.startswith("adopt: cannot read account 591338347562: no AWS credentials found"), message
+    assert not out.exists()
+    taken = sandbox.pipenv_run("adopt", "take-over", "demo-tenant", path=path, CCI_ADOPT_FILE=str(out), **no_aws)
+    (message,) = errors_of(taken, tool=False)
+    assert "adopt_file names a file that does not exist; run discovery first" in message, message
+
+
 # --- scripts/* --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,685 @@
+"""Adopting the foundation that already runs: the discovery file, its refusals, and what the synth writes.
+
+Discovery runs here against moto in process (``mock_aws``), on the foundation built by
+hand as the design record says (tests/e2e/hand_built.py): fast, and the same reads as
+against AWS. The end-to-end proof on the emulator server, with Terraform, is
+tests/e2e/test_adopt.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cci_tools import terraform
+from cci_tools.adopt import Refused, _connect, accepted_problems, discover, render_table, run_discovery
+from cci_tools.audit import DESTROY_CONSEQUENCES, destroys, read_stack, render_changes
+from cci_tools.live import LiveAccount
+from constructs_lib import adoption as adopt
+from constructs_lib import tenant_file
+from constructs_lib.adoption import Adoption, TenantRecord
+from constructs_lib.config import Settings, Tenant
+from constructs_lib.errors import ConfigError
+from constructs_lib.output import output_files
+from tests.e2e import hand_built
+from tests.helpers import PROJECT_DIR, copy_project, require_tool, seed_settings
+
+ACCOUNT, REGION = "591338347562", "eu-central-1"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/{hand_built.ADMIN_ROLE_NAME}"
+TENANTS = (
+    Tenant(tenant_id="acme", display_name="Acme Corp"),
+    Tenant(tenant_id="demo-tenant", display_name="Demo Tenant", tags={"CostCenter": "cc-100"}),
+)
+COMMAND = "pipenv run adopt --out adopt.json"
+
+
+def admin_settings(**changes: Any) -> Settings:
+    return dataclasses.replace(seed_settings(), key_admin_role_arns=(ADMIN,), **changes)
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Callable[..., Any]]:
+    """moto in process for the module, account 591338347562; the standard credential chain sees only fake keys.
+
+    Yields ``client(service, region=REGION)``. Tests that change what the account holds
+    build their own foundation in a region of their own (``fresh``).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                patch.delenv(name)
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "MOTO_ACCOUNT_ID": ACCOUNT,
+        }.items():
+            patch.setenv(name, value)
+        with mock_aws():
+            yield lambda service, region=REGION: boto3.client(service, region_name=region)
+
+
+@pytest.fixture(scope="module")
+def built(aws: Callable[..., Any]) -> hand_built.HandBuilt:
+    return hand_built.build(aws, account=ACCOUNT, region=REGION, objects=False)
+
+
+@pytest.fixture(scope="module")
+def found(built: hand_built.HandBuilt) -> Adoption:
+    """The hand-built foundation, discovered with settings that name its admin role."""
+    live = LiveAccount.connect(region=REGION, account_id=ACCOUNT)
+    return discover(live, admin_settings(), TENANTS)
+
+
+def fresh(aws: Callable[..., Any], region: str) -> tuple[Settings, Callable[[str], Any]]:
+    """The hand-built foundation in ``region``, for a test that changes it; its settings and clients."""
+    client = lambda service: aws(service, region)  # noqa: E731
+    hand_built.build(client, account=ACCOUNT, region=region, objects=False)
+    return admin_settings(region=region), client
+
+
+def with_facts(adoption: Adoption, address: str, **facts: Any) -> Adoption:
+    entry = adoption.resources[address]
+    resources = {**adoption.resources, address: dataclasses.replace(entry, facts={**entry.facts, **facts})}
+    return dataclasses.replace(adoption, resources=resources)
+
+
+# --- addresses and import ids --------------------------------------------------------------
+
+
+def test_stack_addresses_are_every_importable_address_of_the_stack(resources: dict[str, dict[str, Any]]) -> None:
+    synthesized = sorted(f"{t}.{n}" for t, by_name in resources.items() for n in by_name)
+    importable = [a for a in synthesized if a != "aws_dynamodb_table_item.tenant_config"]
+    assert [spec.address for spec in adopt.stack_addresses(seed_settings())] == importable
+
+
+def test_import_ids_are_those_the_provider_takes() -> None:
+    ids = {spec.address: spec.import_id for spec in adopt.stack_addresses(seed_settings())}
+    bucket = f"cci-lite-input-{ACCOUNT}-{REGION}"
+    assert ids["aws_kms_key.master"] is None  # the key id, known only to discovery
+    assert ids["aws_kms_alias.master"] == "alias/cci-lite-master-key"
+    assert ids["aws_dynamodb_table.tenant_config"] == "cci-lite-config"
+    assert ids["aws_s3_bucket.input"] == bucket
+    # expected_bucket_owner is set on these three: imported by name alone, Terraform would replace them.
+    for rtype in adopt.OWNER_QUALIFIED:
+        assert ids[f"{rtype}.input"] == f"{bucket},{ACCOUNT}"
+    for rtype in (*adopt.BY_BUCKET, "aws_s3_bucket_notification"):
+        assert ids[f"{rtype}.input"] == bucket
+
+
+# --- discovery --------------------------------------------------------------------------
+
+
+def test_discovery_of_the_hand_built_foundation_finds_all_but_what_was_never_made(
+    found: Adoption, built: hand_built.HandBuilt
+) -> None:
+    missing = sorted(a for a, e in found.resources.items() if not e.found)
+    assert missing == [
+        "aws_s3_bucket_lifecycle_configuration.athena_staging",
+        "aws_s3_bucket_policy.athena_staging",
+        "aws_s3_bucket_policy.input",
+        "aws_s3_bucket_policy.results",
+    ]
+    assert found.resources["aws_kms_key.master"].import_id == built.key_id
+    assert len(found.imports()) == 21
+    assert found.tenant_records == {"demo-tenant": TenantRecord(terraform="outside", item=hand_built.DEMO_RECORD)}
+    assert found.other_records == ()
+    assert adopt.refusals(found, admin_settings(), command=COMMAND) == []
+
+
+def test_discovery_file_is_deterministic_sorted_and_without_a_time(
+    found: Adoption, built: hand_built.HandBuilt
+) -> None:
+    live = LiveAccount.connect(region=REGION, account_id=ACCOUNT)
+    again = discover(live, admin_settings(), tuple(reversed(TENANTS)))
+    text = adopt.render_adoption(found)
+    assert adopt.render_adoption(again) == text
+    document = json.loads(text)
+    assert text == json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert "2025-11-06T09:30:00Z" in text  # the record's own field; no other time
+    assert "CreationDate" not in text and "creation" not in text.lower()
+
+
+def test_discovery_file_round_trips(found: Adoption) -> None:
+    parsed = adopt.parse_adoption(json.loads(adopt.render_adoption(found)), "adopt.json")
+    assert parsed == dataclasses.replace(found, source="adopt.json")
+
+
+def test_discovery_table_says_what_the_first_plan_changes(found: Adoption) -> None:
+    table = render_table(found, TENANTS)
+    lines = {line.split()[0]: line for line in table.splitlines() if line and not line.startswith(" ")}
+    assert "ADDS noncurrent-version expiry: old versions become deletable after 1 day" in table
+    assert "found    cci-lite-config" in lines["aws_dynamodb_table.tenant_config"]
+    assert lines["aws_s3_bucket_policy.input"].split()[1:3] == ["missing", "-"]
+    assert "created: TLS only, and principals tagged tenant_id kept to their own prefix" in table
+    assert "bucket key off -> on" in table and "point-in-time recovery off -> on" in table
+    assert "deletion protection off -> on" in table and "encryption AWS owned key -> the foundation key" in table
+    assert (
+        "key policy drops service principals glue.amazonaws.com, lambda.amazonaws.com, quicksight.amazonaws.com, "
+        "transcribe.amazonaws.com (by design: AUDIT.md)"
+    ) in table
+    assert (
+        'aws_dynamodb_table_item.tenant_config["demo-tenant"]' in table
+        and "record exists: stays outside Terraform, untouched (not importable); after the adoption is applied: "
+        "pipenv run adopt take-over demo-tenant"
+        in table
+    )
+    assert lines['aws_dynamodb_table_item.tenant_config["acme"]'].endswith("created")
+
+
+def test_rediscovery_carries_over_what_the_file_decided(aws: Callable[..., Any]) -> None:
+    settings, client = fresh(aws, "eu-west-1")
+    live = LiveAccount.connect(region="eu-west-1", account_id=ACCOUNT)
+    first = discover(live, settings, TENANTS)
+    taken = {"demo-tenant": TenantRecord(terraform="taken_over", item={**hand_built.DEMO_RECORD, "old": {"S": "x"}})}
+    previous = dataclasses.replace(first, tenant_records=taken, accepted_principal_removals=("arn:x",))
+    client("dynamodb").put_item(
+        TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}, "display_name": {"S": "A"}}
+    )
+    again = discover(live, settings, TENANTS, previous=previous)
+    # Taken over stays taken over with the fields it was taken over with; acme's record appeared while the
+    # stack was synthesized with the previous file, which planned to create it: Terraform's, not listed.
+    assert again.tenant_records == taken
+    assert again.accepted_principal_removals == ("arn:x",)
+    # Without a previous file, the same record is taken as made by hand.
+    assert sorted(discover(live, settings, TENANTS).tenant_records) == ["acme", "demo-tenant"]
+
+
+def test_first_discovery_takes_every_existing_record_of_the_tenants_file_as_outside(aws: Callable[..., Any]) -> None:
+    settings, client = fresh(aws, "eu-west-2")
+    client("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}})
+    client("dynamodb").put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "initech"}})
+    live = LiveAccount.connect(region="eu-west-2", account_id=ACCOUNT)
+    adoption = discover(live, settings, TENANTS)
+    assert sorted(adoption.tenant_records) == ["acme", "demo-tenant"]
+    assert adoption.other_records == ("initech",)
+    assert "Records of tenants not in the tenants file, left alone: initech" in render_table(adoption, TENANTS)
+
+
+def test_refuses_credentials_for_another_account(built: hand_built.HandBuilt) -> None:
+    with pytest.raises(Refused) as refused:
+        _connect(dataclasses.replace(admin_settings(), account_id="111122223333"))
+    (line,) = refused.value.problems
+    assert line.startswith("adopt: the AWS credentials are for account 591338347562 (arn:aws:")
+    assert line.endswith(
+        "but stack cci-lite-production is for account 111122223333; discovery reads only the account the stack "
+        "deploys to: use credentials for account 111122223333"
+    )
+
+
+def test_refuses_a_first_discovery_of_a_stack_that_has_state(tmp_path: Path) -> None:
+    (tmp_path / "terraform.cci-lite-production.tfstate").write_text(
+        json.dumps({"version": 4, "resources": [{"mode": "managed", "type": "aws_kms_key", "name": "master"}]})
+    )
+    environ = {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out")}
+    with pytest.raises(Refused) as refused:
+        run_discovery(tmp_path / "new.json", [], environ)
+    (line,) = refused.value.problems
+    assert line.startswith("adopt: stack cci-lite-production already has Terraform state (state in ") and line.endswith(
+        "(1 resource)) and "
+        f"{tmp_path / 'new.json'} does not exist; a first discovery would take the tenant records Terraform created "
+        "for records made by hand and leave them out of the stack, so the next plan would delete them: run "
+        "discovery with --out on the discovery file the stack was adopted with (its adopt_file)"
+    )
+
+
+def test_refuses_an_accepted_removal_of_a_principal_the_policy_does_not_drop(found: Adoption) -> None:
+    assert accepted_problems(found, admin_settings(), ["arn:aws:iam::591338347562:role/typo"]) == [
+        "--accept-principal-removal 'arn:aws:iam::591338347562:role/typo': the live key policy allows no such "
+        "principal that the generated policy would drop or narrow (it would drop or narrow: none); check the spelling"
+    ]
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "shown"),
+    [
+        (
+            "key_spec",
+            "RSA_2048",
+            'key spec (customer_master_key_spec) "RSA_2048", but the stack\'s key has "SYMMETRIC_DEFAULT"',
+        ),
+        ("key_usage", "SIGN_VERIFY", 'key usage (key_usage) "SIGN_VERIFY", but the stack\'s key has "ENCRYPT_DECRYPT"'),
+        ("multi_region", True, "multi-Region setting (multi_region) true, but the stack's key has false"),
+        (
+            "custom_key_store_id",
+            "cks-1",
+            'custom key store (custom_key_store_id) "cks-1", but the stack\'s key has null',
+        ),
+    ],
+)
+def test_refuses_a_key_whose_replacement_the_stack_would_force(
+    found: Adoption, fact: str, value: Any, shown: str
+) -> None:
+    key_id = found.resources["aws_kms_key.master"].import_id
+    changed = with_facts(found, "aws_kms_key.master", **{fact: value})
+    assert adopt.refusals(changed, admin_settings(), command=COMMAND) == [
+        f"adopt: aws_kms_key.master: the existing key {key_id} (alias/cci-lite-master-key) has {shown}, and "
+        "Terraform replaces a key to change that: every object encrypted under the existing key would become "
+        'unreadable; this stack cannot adopt it; do not apply it in this account (README, "Adopting an existing '
+        'foundation")'
+    ]
+
+
+def test_refuses_a_key_terraform_cannot_manage(found: Adoption) -> None:
+    changed = with_facts(found, "aws_kms_key.master", origin="EXTERNAL", key_manager="AWS")
+    problems = adopt.refusals(changed, admin_settings(), command=COMMAND)
+    assert len(problems) == 2
+    assert "is managed by AWS, got key_manager 'AWS'; Terraform manages customer managed keys only" in problems[0]
+    assert "has origin 'EXTERNAL', but aws_kms_key manages only keys whose material KMS made" in problems[1]
+
+
+def test_refuses_a_key_that_is_disabled_or_pending_deletion(found: Adoption) -> None:
+    key_id = found.resources["aws_kms_key.master"].import_id
+    pending = with_facts(found, "aws_kms_key.master", key_state="PendingDeletion", deletion_date="2025-12-06")
+    (line,) = adopt.refusals(pending, admin_settings(), command=COMMAND)
+    assert line.endswith(
+        f"is pending deletion (on 2025-12-06); cancel the deletion first (aws kms cancel-key-deletion --key-id "
+        f"{key_id}, then aws kms enable-key), then run discovery again: {COMMAND}"
+    )
+    disabled = with_facts(found, "aws_kms_key.master", key_state="Disabled")
+    (line,) = adopt.refusals(disabled, admin_settings(), command=COMMAND)
+    assert "is disabled, and the stack's key is enabled, so the apply would enable it" in line
+
+
+@pytest.mark.parametrize(
+    ("facts", "shown"),
+    [
+        (
+            {"hash_key": "id"},
+            "has hash key 'id' of type 'S', but the stack's table has hash key 'tenant_id' of type 'S'",
+        ),
+        ({"hash_key_type": "N"}, "has hash key 'tenant_id' of type 'N', but the stack's table has hash key"),
+        ({"range_key": "created_at"}, "has range key 'created_at', and the stack's table has none"),
+        ({"local_secondary_indexes": ["by_status"]}, "has local secondary indexes (by_status), and the stack's"),
+    ],
+)
+def test_refuses_a_table_whose_replacement_the_stack_would_force(
+    found: Adoption, facts: dict[str, Any], shown: str
+) -> None:
+    changed = with_facts(found, "aws_dynamodb_table.tenant_config", **facts)
+    (line,) = adopt.refusals(changed, admin_settings(), command=COMMAND)
+    assert line.startswith(f"adopt: aws_dynamodb_table.tenant_config: the existing table cci-lite-config {shown}")
+    assert "Terraform replaces a table to change that: every tenant record would be lost" in line
+
+
+def test_refuses_a_table_whose_replicas_the_apply_would_delete(found: Adoption) -> None:
+    changed = with_facts(found, "aws_dynamodb_table.tenant_config", replicas=["eu-west-1"])
+    (line,) = adopt.refusals(changed, admin_settings(), command=COMMAND)
+    assert "has replicas in eu-west-1, and the stack's table has none, so the apply would delete the replica" in line
+
+
+def test_refuses_a_key_policy_principal_the_settings_drop(found: Adoption) -> None:
+    settings = seed_settings()  # key_admin_role_arns: [] (the shipped settings)
+    assert adopt.refusals(found, settings, command=COMMAND) == [
+        f'adopt: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
+        'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
+        "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json; if it needs no access to the "
+        f"key, accept its removal: {COMMAND} --accept-principal-removal '{ADMIN}'"
+    ]
+    accepted = dataclasses.replace(found, accepted_principal_removals=(ADMIN,))
+    assert adopt.refusals(accepted, settings, command=COMMAND) == []
+
+
+def test_refuses_an_administrator_whose_grant_the_stack_narrows(found: Adoption) -> None:
+    key = found.facts("aws_kms_key.master")
+    assert key["policy_actions"][ADMIN] == sorted(hand_built.key_policy(ACCOUNT, ADMIN)["Statement"][1]["Action"])
+    wider = {**key["policy_actions"], ADMIN: ["kms:Decrypt", "kms:Describe*", "kms:GenerateDataKey*"]}
+    changed = with_facts(found, "aws_kms_key.master", policy_actions=wider)
+    assert adopt.refusals(changed, admin_settings(), command=COMMAND) == [
+        f"adopt: aws_kms_key.master: the live key policy allows {ADMIN} kms:Decrypt, kms:GenerateDataKey*, and the "
+        "generated key policy allows a key administrator only the administrative actions, so it would lose those; "
+        "if it needs them, grant them in an IAM policy (the key policy lets IAM grant use of the key), then accept "
+        f"the narrowing: {COMMAND} --accept-principal-removal '{ADMIN}'"
+    ]
+    accepted = dataclasses.replace(changed, accepted_principal_removals=(ADMIN,))
+    assert adopt.refusals(accepted, admin_settings(), command=COMMAND) == []
+    assert f"key policy narrows {ADMIN}: loses kms:Decrypt, kms:GenerateDataKey* (accepted)" in adopt.first_plan(
+        "aws_kms_key.master", True, {**key, "policy_actions": wider}, admin_settings(), TENANTS
+    )
+
+
+@pytest.mark.parametrize("principal", ["arn:aws:iam::591338347562:user/alice", "arn:aws:iam::111122223333:root", "*"])
+def test_refuses_a_principal_the_stack_cannot_name_with_the_remedy_that_fits(found: Adoption, principal: str) -> None:
+    key = found.facts("aws_kms_key.master")
+    aws = {**key["policy_principals"]["AWS"], principal: ["Extra"]}
+    changed = with_facts(found, "aws_kms_key.master", policy_principals={**key["policy_principals"], "AWS": aws})
+    (line,) = adopt.refusals(changed, admin_settings(), command=COMMAND)
+    assert f'the live key policy allows {principal} (statement "Extra")' in line
+    assert (
+        "key_admin_role_arns takes only roles of account 591338347562, so this stack's key policy cannot keep it"
+        in line
+    )
+
+
+def test_policy_principals_reads_every_way_a_principal_is_written() -> None:
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"},
+            {"Sid": "A", "Effect": "Allow", "Principal": {"AWS": ["r1", "r2"], "Service": "s3.amazonaws.com"}},
+            {"Sid": "D", "Effect": "Deny", "Principal": {"AWS": "r3"}},
+        ]
+    }
+    assert adopt.policy_principals(policy) == ({"*": ["#1"], "r1": ["A"], "r2": ["A"]}, ["s3.amazonaws.com"])
+
+
+def test_refuses_a_discovery_file_of_another_stack_account_or_region(found: Adoption) -> None:
+    other = dataclasses.replace(found, account_id="111122223333", region="eu-west-1")
+    assert adopt.refusals(other, admin_settings(), command=COMMAND) == [
+        "adopt: discovery was made for account_id '111122223333', but these settings make account_id "
+        f"'591338347562'; run discovery for this stack: {COMMAND}",
+        "adopt: discovery was made for region 'eu-west-1', but these settings make region 'eu-central-1'; run "
+        f"discovery for this stack: {COMMAND}",
+    ]
+
+
+def test_refuses_a_discovery_file_whose_import_ids_no_longer_match(found: Adoption) -> None:
+    entry = found.resources["aws_s3_bucket.input"]
+    changed = dataclasses.replace(
+        found, resources={**found.resources, "aws_s3_bucket.input": dataclasses.replace(entry, import_id="other")}
+    )
+    assert adopt.refusals(changed, admin_settings(), command=COMMAND) == [
+        "adopt: aws_s3_bucket.input was found as 'other', but these settings name it "
+        f"'cci-lite-input-{ACCOUNT}-{REGION}'; the settings changed since discovery: run discovery again: {COMMAND}"
+    ]
+    lacking = dataclasses.replace(
+        found, resources={a: e for a, e in found.resources.items() if a != "aws_s3_bucket_policy.input"}
+    )
+    assert adopt.refusals(lacking, admin_settings(), command=COMMAND) == [
+        f"adopt: the file lacks aws_s3_bucket_policy.input; run discovery again: {COMMAND}"
+    ]
+
+
+def test_malformed_discovery_file_reports_every_problem() -> None:
+    document = {
+        "format": 1,
+        "stack": "cci-lite-production",
+        "account_id": ACCOUNT,
+        "region": "",
+        "resources": {"aws_kms_key.master": {"found": True}, "aws_s3_bucket.input": "yes"},
+        "tenant_records": {
+            "acme": {"terraform": "maybe", "item": {}},
+            "demo": {"terraform": "outside", "item": {"a": 1}},
+        },
+        "colour": "blue",
+    }
+    with pytest.raises(ConfigError) as refused:
+        adopt.parse_adoption(document, "adopt.json")
+    assert list(refused.value.problems) == [
+        "adopt.json: unknown field 'colour'",
+        "adopt.json: region must be a non-empty string, got ''",
+        "adopt.json: resources['aws_kms_key.master']: found, but import_id is null",
+        "adopt.json: resources['aws_s3_bucket.input'] must be an object with found true or false, got 'yes'",
+        "adopt.json: tenant_records['acme'].terraform must be 'outside' or 'taken_over', got 'maybe'",
+        "adopt.json: tenant_records['demo'].item.a must be one DynamoDB typed value such as {'S': 'text'}, got 1",
+    ]
+    with pytest.raises(ConfigError) as old:
+        adopt.parse_adoption({**document, "format": 0}, "adopt.json")
+    assert old.value.problems == (
+        "adopt.json: format must be 1, got 0; run discovery again: pipenv run adopt --out adopt.json",
+    )
+
+
+# --- tenant records ---------------------------------------------------------------------------
+
+
+def test_tenant_partition_leaves_existing_records_outside_and_renders_taken_over_ones(found: Adoption) -> None:
+    tenants = (
+        *TENANTS,
+        Tenant(tenant_id="initech", display_name="Initech"),
+        Tenant(tenant_id="hooli", display_name="H"),
+    )
+    adoption = dataclasses.replace(found, other_records=("initech",))
+    partition = adopt.partition_tenants(adoption, tenants)
+    # demo-tenant's record exists; initech's existed at discovery for a tenant added to the file since.
+    assert (partition.managed, partition.outside) == (("acme", "hooli"), ("demo-tenant", "initech"))
+    taken = dataclasses.replace(
+        adoption, tenant_records={"demo-tenant": TenantRecord(terraform="taken_over", item=hand_built.DEMO_RECORD)}
+    )
+    partition = adopt.partition_tenants(taken, tenants)
+    assert partition.managed == ("acme", "demo-tenant", "hooli")
+    extra = partition.extra_fields["demo-tenant"]
+    assert sorted(extra) == [
+        "contacts",
+        "created_at",
+        "features",
+        "input_prefix",
+        "results_prefix",
+        "retention_days",
+        "status",
+    ]
+    assert adopt.partition_tenants(None, tenants).outside == ()
+
+
+def test_taken_over_record_keeps_every_field_after_the_products_own() -> None:
+    settings = seed_settings()
+    demo = TENANTS[1]
+    extra = {k: v for k, v in hand_built.DEMO_RECORD.items() if k not in adopt.MANAGED_FIELDS}
+    extra["note"] = {"S": "costs ${var.x} and %{if y}"}
+    text = tenant_file.render(settings, TENANTS, extra_fields={"demo-tenant": extra})
+    items = json.loads(text)["locals"]["tenant_config_items"]
+    record = json.loads(items["demo-tenant"].replace("$${", "${").replace("%%{", "%{"))
+    assert list(record)[:4] == ["tenant_id", "display_name", "kms_guard", "tags"]
+    plain = json.loads(json.loads(tenant_file.render(settings, [demo]))["locals"]["tenant_config_items"]["demo-tenant"])
+    assert record == {**plain, **extra}
+    assert "$${var.x}" in items["demo-tenant"] and "%%{if y}" in items["demo-tenant"]
+    outside = json.loads(tenant_file.render(settings, TENANTS, outside=["demo-tenant"]))["locals"]
+    assert list(outside["tenant_config_items"]) == ["acme"]
+    assert list(outside["tenant_tags"]) == ["acme", "demo-tenant"]
+
+
+# --- the review of the first plan -------------------------------------------------------------
+
+
+def test_gate_counts_a_record_delete_only_while_its_tenant_is_in_the_stack() -> None:
+    def delete(tenant: str) -> dict[str, Any]:
+        address = f'aws_dynamodb_table_item.tenant_config["{tenant}"]'
+        return {"address": address, "type": "aws_dynamodb_table_item", "change": {"actions": ["delete"]}}
+
+    plan = {"resource_changes": [delete("kept"), delete("removed")]}
+    stack: dict[str, Any] = {"locals": {"tenant_tags": {"kept": {}}, "tenant_config_items": {}}}
+    assert [d.address for d in destroys(plan, stack)] == ['aws_dynamodb_table_item.tenant_config["kept"]']
+    section, destroyed = render_changes(plan, stack=stack)
+    assert destroyed == ['aws_dynamodb_table_item.tenant_config["kept"]']
+    assert (
+        '> - `aws_dynamodb_table_item.tenant_config["kept"]` (delete): the tenant\'s record is deleted with every '
+        "field it has." in section
+    )
+    assert "### Tenant records outside Terraform\n\n`kept`: each exists in the table" in section
+
+
+@pytest.mark.parametrize(
+    "rtype",
+    [
+        "aws_kms_alias",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_notification",
+    ],
+)
+def test_gate_trips_on_replacing_any_resource_type_of_the_stack(rtype: str) -> None:
+    name = "master" if rtype == "aws_kms_alias" else "input"
+    plan = {
+        "resource_changes": [{"address": f"{rtype}.{name}", "type": rtype, "change": {"actions": ["delete", "create"]}}]
+    }
+    (destroyed,) = destroys(plan, {"locals": {}})
+    assert (destroyed.address, destroyed.action) == (f"{rtype}.{name}", "replace")
+    assert destroyed.consequence == DESTROY_CONSEQUENCES[rtype]
+
+
+# --- the synth --------------------------------------------------------------------------
+
+
+def adopted_stack(tmp: Path, adoption: Adoption, tenants: tuple[Tenant, ...] = TENANTS) -> Path:
+    from constructs_lib.app import build_app
+
+    app, _ = build_app(admin_settings(), tenants, adoption, outdir=str(tmp))
+    app.synth()
+    return tmp / "stacks" / "cci-lite-production"
+
+
+def test_synth_with_adopt_file_imports_exactly_what_was_found(found: Adoption, tmp_path: Path) -> None:
+    stack_dir = adopted_stack(tmp_path, dataclasses.replace(found, source="adopt.json"))
+    imports = json.loads((stack_dir / adopt.IMPORTS_FILE).read_text(encoding="utf-8"))
+    assert [(b["to"], b["id"]) for b in imports["import"]] == found.imports()
+    assert imports["//"]["tenant_records_outside_terraform"] == ["demo-tenant"]
+    assert imports["//"]["adopt_file"] == "adopt.json"
+    stack = read_stack(stack_dir)
+    assert list(stack["locals"]["tenant_config_items"]) == ["acme"]
+    assert sorted(stack["locals"]["tenant_tags"]) == ["acme", "demo-tenant"]
+
+
+def test_adopted_stack_passes_terraform_validate(found: Adoption, tmp_path: Path) -> None:
+    require_tool("terraform", terraform.terraform_binary())
+    stack_dir = adopted_stack(tmp_path / "out", found)
+    env = terraform.terraform_env(terraform.write_cli_config(tmp_path), {"TF_DATA_DIR": str(tmp_path / ".terraform")})
+    terraform.run(["init", "-backend=false", "-input=false", "-no-color"], cwd=stack_dir, env=env)
+    report = json.loads(terraform.run(["validate", "-json", "-no-color"], cwd=stack_dir, env=env, check=False).stdout)
+    assert report["valid"] is True and report["warning_count"] == 0, report["diagnostics"]
+
+
+#: sha256 of every file of the shipped synth (cdktf.json and tenants.json as committed), taken
+#: before adoption existed: a synth without adopt_file writes exactly what it wrote before.
+#: After a deliberate change to the stack: CCI_UPDATE_GOLDEN=1 pipenv run pytest tests/test_adoption.py
+SHIPPED_SYNTH = Path(__file__).parent / "data" / "shipped_synth.sha256.json"
+
+
+def test_synth_without_adopt_file_writes_what_it_wrote_before_adoption(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCI_")}
+    env["CDKTF_OUTDIR"] = str(tmp_path / "out")
+    result = subprocess.run([sys.executable, "main.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    digests = {
+        name: hashlib.sha256(data).hexdigest()
+        for name, data in output_files(tmp_path / "out").items()
+        if name.startswith("stacks/")
+    }
+    if os.environ.get("CCI_UPDATE_GOLDEN") == "1":
+        SHIPPED_SYNTH.write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    assert digests == json.loads(SHIPPED_SYNTH.read_text(encoding="utf-8"))
+    assert not any(name.endswith(adopt.IMPORTS_FILE) for name in digests)
+
+
+def test_synth_refuses_a_discovery_file_the_settings_no_longer_match(found: Adoption, tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"adopt_file": "adopt.json"})  # key_admin_role_arns: [] drops the admin role
+    (project / "adopt.json").write_text(adopt.render_adoption(found), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=project,
+        env={**os.environ, "CDKTF_OUTDIR": str(project / "cdktf.out")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f'error: adopt.json: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
+        'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
+        "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json; if it needs no access to the "
+        "key, accept its removal: pipenv run adopt --out adopt.json --accept-principal-removal "
+        f"'{ADMIN}'"
+    ]
+    assert not (project / "cdktf.out").exists()
+
+
+def test_synth_refuses_an_adopt_file_that_does_not_exist(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"adopt_file": "missing.json"})
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=project,
+        env={**os.environ, "CDKTF_OUTDIR": str(project / "cdktf.out")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: missing.json: adopt_file names a file that does not exist; run discovery first: pipenv run adopt "
+        '--out missing.json (README, "Adopting an existing foundation")'
+    ]
+
+
+def test_discovery_of_an_app_with_several_stacks_asks_which(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"environments": {"production": {}, "staging": {"account_id": "111122223333"}}})
+    shutil.copytree(PROJECT_DIR / "cci_tools", project / "cci_tools")
+    result = subprocess.run(
+        [sys.executable, "-m", "cci_tools.adopt", "--out", "adopt.json"],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CCI_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error: cdktf.json declares several stacks (cci-lite-production, cci-lite-staging); set CCI_STACK to the "
+        "one to adopt"
+    ]
+
+
+def run_adopt(cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CCI_", "AWS_"))}
+    env.update(
+        {
+            "AWS_CONFIG_FILE": str(cwd / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(cwd / "no-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "CDKTF_OUTDIR": str(cwd / "cdktf.out"),
+            **extra,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "cci_tools.adopt", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_discovery_without_credentials_says_so_in_one_line(tmp_path: Path) -> None:
+    result = run_adopt(tmp_path, "--out", str(tmp_path / "adopt.json"))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error: adopt: cannot read account 591338347562: no AWS credentials found (environment variables, shared "
+        "config or SSO profile, container or instance role)"
+    ]
+    assert not (tmp_path / "adopt.json").exists()
+
+
+def test_take_over_refuses_what_it_cannot_do_before_touching_anything(found: Adoption, tmp_path: Path) -> None:
+    accepted = dataclasses.replace(found, accepted_principal_removals=(ADMIN,))
+    adopt_file = tmp_path / "adopt.json"
+    adopt_file.write_text(adopt.render_adoption(accepted), encoding="utf-8")
+    before = adopt_file.read_bytes()
+    result = run_adopt(tmp_path, "take-over", "demo-tenant", "nobody", CCI_ADOPT_FILE=str(adopt_file))
+    assert (result.returncode, result.stdout) == (2, "")
+    stack_dir = tmp_path / "cdktf.out" / "stacks" / "cci-lite-production"
+    assert result.stderr.splitlines() == [
+        "error: take-over: 'nobody' is not a tenant of tenants.json; add it there first",
+        f"error: take-over: {stack_dir} is not initialized; synthesize, then terraform -chdir={stack_dir} init, "
+        "and apply the adoption first",
+    ]
+    assert adopt_file.read_bytes() == before
