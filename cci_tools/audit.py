@@ -302,7 +302,7 @@ def render_report(stack: Json, waivers: Sequence[Waiver], *, provenance: Provena
         "(`$${` is shown as `${`, `%%{` as `%{`), a character that would not show as itself is written as its code "
         "point (`\\u0007`, `\\u202e`), as are `|` and the backtick, and a backslash is written `\\\\`.",
         "",
-        *provenance.lines(code),
+        *provenance.lines(),
         "## Buckets",
         "",
         "| Bucket | Purpose | Lifecycle | Encryption | Versioning | Public access | Events |",

@@ -254,6 +254,11 @@ def assess(stack: Json, waivers: list[Waiver]) -> list[Assessment]:
     def fixed(status: str, detail: str) -> Callable[[Control], Assessment]:
         return lambda control: Assessment(control=control, status=status, detail=detail)
 
+    def backed_up(table: str) -> bool:
+        """Does an ``aws_backup_selection`` of the stack name the table?"""
+        selections = s.resources.get("aws_backup_selection", {}).values()
+        return any(f"aws_dynamodb_table.{table}." in json.dumps(selection) for selection in selections)
+
     def prevented(resource: Json) -> bool:
         return resource.get("lifecycle", {}).get("prevent_destroy") is True
 
@@ -327,8 +332,8 @@ def assess(stack: Json, waivers: list[Waiver]) -> list[Assessment]:
         "KMS.4": on(keys, key_test(lambda k: k.get("enable_key_rotation") is True), "`aws_kms_key.master`: automatic key rotation"),
         "DynamoDB.4": on(
             tables,
-            table_test(lambda _t: False),
-            "an AWS Backup plan",
+            lambda: [f"aws_dynamodb_table.{t}" for t in s.tables if not backed_up(t)],
+            "`aws_backup_selection`: in an AWS Backup plan",
             "no AWS Backup plan selects the table here; point-in-time recovery (35 days) and deletion protection "
             "cover it instead. A backup plan of the account that selects it by tag would meet the control",
         ),

@@ -23,11 +23,11 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cci_tools.display import code
 from constructs_lib import __version__
 
 LOCK_FILE = ".terraform.lock.hcl"
@@ -132,8 +132,8 @@ class Provenance:
     def committed(self) -> bool:
         return self.commit.containing
 
-    def lines(self, code: Callable[[str], str]) -> list[str]:
-        """The report's Provenance section (Markdown); ``code`` shows a value (cci_tools.display.code)."""
+    def lines(self) -> list[str]:
+        """The report's Provenance section (Markdown), each value shown with cci_tools.display.code."""
         lines = [
             "## Provenance",
             "",

@@ -259,7 +259,7 @@ def test_review_names_the_plan_file_the_commit_and_uncommitted_changes(shipped_s
         json.dumps({"format_version": "1.2", "terraform_version": "1.11.4", "timestamp": "2026-11-30T07:00:00Z"})
     )
     provenance = reviewed(shipped_stack_dir, plan=PlanFile.of(plan, json.loads(plan.read_text())))
-    lines = provenance.lines(code)
+    lines = provenance.lines()
     digest = hashlib.sha256(plan.read_bytes()).hexdigest()
     assert (
         f"Plan: `plan.json`, SHA-256 `{digest}` (`terraform show -json` output; Terraform `1.11.4`, format `1.2`, "
