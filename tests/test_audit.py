@@ -672,3 +672,26 @@ def test_fork_gate_when_aws_cannot_be_reached_says_so_in_one_line(shipped_stack_
     assert gated.returncode == 3 and "Traceback" not in gated.stderr
     (line,) = gated.stderr.splitlines()
     assert "not checked against account 591338347562: cannot reach AWS: Could not connect to the endpoint URL" in line
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "plan.json",
+        "cdktf.out/stacks/cci-lite-production/plan.bin",
+        "cdktf.out/stacks/cci-lite-production/plan-review.md",
+        "cdktf.out/stacks/cci-lite-production/.terraform/terraform.tfstate",
+        "cdktf.out/stacks/cci-lite-production/take-over.serial-7.tfstate.backup",
+        ".cdktf.out.lock",
+        ".cdktf.out.new-123-abc/manifest.json",
+        "terraform.cci-lite-production.tfstate",
+        "terraform.cci-lite-production.tfstate.backup",
+    ],
+)
+def test_files_the_documented_workflows_create_are_ignored_by_git(path: str) -> None:
+    from tests.helpers import require_tool
+
+    require_tool("git", shutil.which("git"))
+    require_tool("a git checkout of the project", str(PROJECT_DIR) if (PROJECT_DIR / ".git").exists() else None)
+    ignored = subprocess.run(["git", "check-ignore", "--quiet", "--no-index", path], cwd=PROJECT_DIR, timeout=60)
+    assert ignored.returncode == 0, f"{path} is not ignored: README, 'For auditors', lists where each file goes"
