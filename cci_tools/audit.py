@@ -1,16 +1,30 @@
 """The auditor's report of what will be deployed, read from the synthesized JSON.
 
-    pipenv run audit [--stack-dir DIR] [--plan PLAN.json] [--output AUDIT.md] [--fail-on-destroy]
+    pipenv run audit [--stack-dir DIR] [--plan PLAN.json] [--output FILE] [--fail-on-destroy]
 
-Reads the stack's Terraform JSON, ``cdk.tf.json`` and the tenants' ``tenants.tf.json``
-beside it (not the Python settings), so the report describes exactly what Terraform
-will be given. With ``--plan`` (the output of ``terraform show -json PLAN``)
-it adds the changes: grouped by action and by tenant, what Terraform imports (an
-adopted foundation, constructs_lib.adoption), key-policy changes as a statement-level
-diff against the policy in AWS, the consequences of in-place changes to what exists
-(lifecycle rules that newly delete old versions, bucket keys, table encryption,
-point-in-time recovery, deletion protection, ...), and a loud warning, with its
-consequence, for any delete or replace of a resource of the stack.
+Reads every ``*.tf.json`` of the stack directory (``cdk.tf.json``, the tenants'
+``tenants.tf.json``, an adopted stack's ``imports.tf.json``), not the Python settings,
+so the report describes exactly what Terraform will be given. Every value read from
+them is shown as AWS stores it (Terraform's ``$${``/``%%{`` escapes undone) and with
+every character visible (cci_tools.display). The report names what it was made from
+(cci_tools.provenance): each file's SHA-256, the plan's, the product version and the
+commit. Its control matrix (cci_tools.controls) says "met" only for controls this stack
+decides; the scanner waivers (cci_tools.waivers) show as waived, never met. Every
+key-policy statement the generator can write is listed, an absent one with the reason.
+
+Where it writes: without ``--plan``, ``AUDIT.md`` (the committed report of the shipped
+settings), and only when its content changes, so an unchanged stack leaves the checkout
+clean; that report names "the commit that contains this file". With ``--plan`` (the
+output of ``terraform show -json PLAN``) it writes a review, by default
+``plan-review.md`` in the stack directory (beside ``plan.bin``, ignored by git with
+``cdktf.out/``), naming ``git rev-parse HEAD`` and whether the tree had uncommitted
+changes; ``--output AUDIT.md`` is refused for a review. The review adds the changes:
+grouped by action and by tenant, what Terraform imports (an adopted foundation,
+constructs_lib.adoption), key-policy changes as a statement-level diff against the
+policy in AWS, the consequences of in-place changes to what exists (lifecycle rules
+that newly delete old versions, bucket keys, table encryption, point-in-time recovery,
+deletion protection, ...), and a loud warning, with its consequence, for any delete or
+replace of a resource of the stack.
 
 A plan that *creates* the key, its alias, a bucket or the table is checked against
 the account (read-only lookups, cci_tools.live): their names are fixed, so if the
@@ -38,14 +52,26 @@ import os
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cci_tools.controls import Assessment, assess
+from cci_tools.display import code, visible
 from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
+from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commit, stack_files
+from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
+from cci_tools.waivers import load as load_waivers
 from constructs_lib.adoption import policy_principals
 from constructs_lib.output import output_dir
-from constructs_lib.policies import SERVICE_USES, STATEMENT_SENTENCES
+from constructs_lib.policies import (
+    ABSENT_BECAUSE,
+    KEY_POLICY_SIDS,
+    SERVICE_USES,
+    STATEMENT_SENTENCES,
+    unescape_terraform,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: What a delete or replace of each resource type of the stack costs, in one line.
@@ -79,78 +105,18 @@ PURPOSE = {
 Json = dict[str, Any]
 
 
-# --- waivers -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Waiver:
-    check_id: str
-    title: str
-    resources: str
-    reason: str
-    compensates: str
-
-
-_WAIVER_HEAD = re.compile(r"#\s*WAIVER\s+(\S+)\s*\|\s*resources:\s*(.+?)\s*\|\s*(.+)$")
-
-
-def read_waivers(config: Path) -> list[Waiver]:
-    """The waivers of .checkov.yaml: each skipped check with its commented reason.
-
-    A skip without a complete ``# WAIVER`` comment block is an error: every waiver
-    must say what it concerns, why, and what compensates.
-    """
-    waivers: list[Waiver] = []
-    block: dict[str, str] = {}
-    field = ""
-    for line in config.read_text(encoding="utf-8").splitlines():
-        text = line.strip()
-        head = _WAIVER_HEAD.match(text)
-        if head:
-            block = {"id": head.group(1), "resources": head.group(2), "title": head.group(3)}
-            field = ""
-        elif text.startswith("# reason:") or text.startswith("# compensates:"):
-            field = text[2:].split(":", 1)[0]
-            block[field] = text.split(":", 1)[1].strip()
-        elif text.startswith("#") and field and block:
-            block[field] += " " + text.lstrip("#").strip()
-        elif text.startswith("- ") and block:
-            check_id = text[2:].strip()
-            if block.get("id") != check_id or not block.get("reason") or not block.get("compensates"):
-                raise ValueError(
-                    f"{config.name}: skip of {check_id} lacks a complete '# WAIVER {check_id} ...' comment"
-                )
-            waivers.append(Waiver(check_id, block["title"], block["resources"], block["reason"], block["compensates"]))
-            block, field = {}, ""
-    return waivers
-
-
 # --- reading the synthesized stack ------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "))
-    return text.replace("|", "\\|").replace("\n", " ")
+def _prose(text: str) -> str:
+    """Project text (a waiver's reason) in a table cell: one line, with ``|`` escaped."""
+    return " ".join(visible(text).split()).replace("|", "\\|")
 
 
 def _literal_json(raw: str) -> Json:
-    """JSON held in a Terraform string (a policy, an item), with ``$${`` read back as ``${``."""
-    document: Json = json.loads(raw.replace("$${", "${"))
+    """JSON held in a Terraform string (a policy, an item), as AWS receives it: Terraform's escapes undone."""
+    document: Json = json.loads(unescape_terraform(raw))
     return document
-
-
-_PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-
-
-def _denies_insecure_transport(policy: Json) -> bool:
-    return any(
-        s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-        for s in policy["Statement"]
-    )
-
-
-def _allows_everyone(statement: Json) -> bool:
-    return bool(statement["Effect"] == "Allow" and statement.get("Principal") in ("*", {"AWS": "*"}))
 
 
 def _prevents_destroy(resource: Json) -> bool:
@@ -176,39 +142,54 @@ def _lifecycle(rules: list[Json]) -> str:
     return "; ".join(parts)
 
 
-def _statement_rows(policy: Json, *, resources: bool = False) -> list[str]:
+def _codes(value: Any) -> str:
+    """A policy element's value or values, each shown exactly, comma-separated."""
+    return ", ".join(code(v if isinstance(v, str) else json.dumps(v)) for v in _as_list(value))
+
+
+def _statement_rows(policy: Json, *, resources: bool = False, absent: Sequence[str] = ()) -> list[str]:
+    """One table row per statement; ``absent``: Sids of statements the generator left out, each a row too."""
     rows = []
     for s in policy["Statement"]:
         principal = s.get("Principal", "")
         principals = (
-            ", ".join(f"{kind}: {', '.join(v if isinstance(v, list) else [v])}" for kind, v in principal.items())
+            "; ".join(f"{visible(kind)}: {_codes(values)}" for kind, values in principal.items())
             if isinstance(principal, dict)
-            else str(principal)
+            else _codes(principal)
         )
-        actions = s.get("Action", [])
         conditions = "; ".join(
-            f"{op} {key} = {', '.join(v) if isinstance(v, list) else v}"
+            f"{code(op)} {code(key)} = {_codes(values)}"
             for op, pairs in s.get("Condition", {}).items()
-            for key, v in pairs.items()
+            for key, values in pairs.items()
         )
-        cells = [s.get("Sid", ""), s["Effect"], _cell(principals)]
-        cells.append(_cell(", ".join(actions) if isinstance(actions, list) else actions))
+        cells = [code(s.get("Sid", "")), code(s["Effect"]), principals or "-", _codes(s.get("Action", [])) or "-"]
         if resources:
             element = "NotResource" if "NotResource" in s else "Resource"
-            values = s.get(element, [])
-            listed = ", ".join(values) if isinstance(values, list) else values
-            cells.append(_cell(f"{'not ' if element == 'NotResource' else ''}{listed}"))
-        cells.append(_cell(conditions or "-"))
+            cells.append(("not " if element == "NotResource" else "") + (_codes(s.get(element, [])) or "-"))
+        cells.append(conditions or "-")
         rows.append(f"| {' | '.join(cells)} |")
+    rows += [f"| {code(sid)} | absent | - | - |{' - |' if resources else ''} - |" for sid in absent]
     return rows
 
 
-def _sentences(policy: Json) -> list[str]:
-    """One plain sentence per statement, from constructs_lib.policies.STATEMENT_SENTENCES."""
-    return [
-        f"- `{s.get('Sid', '')}`: {STATEMENT_SENTENCES.get(s.get('Sid', ''), 'not a statement this generator writes.')}"
+def _absent_sids(policy: Json) -> list[str]:
+    """The key-policy statements the generator can write that this policy does not hold."""
+    present = {s.get("Sid") for s in policy["Statement"]}
+    return [sid for sid in KEY_POLICY_SIDS if sid not in present]
+
+
+def _sentences(policy: Json, *, absent: Sequence[str] = ()) -> list[str]:
+    """One plain sentence per statement (STATEMENT_SENTENCES), and for each absent one why it is absent."""
+    lines = [
+        f"- {code(s.get('Sid', ''))}: {STATEMENT_SENTENCES.get(s.get('Sid', ''), 'not a statement this generator writes.')}"
         for s in policy["Statement"]
     ]
+    lines += [
+        f"- {code(sid)}: absent, because {ABSENT_BECAUSE.get(sid, 'the generator leaves it out here')}. "
+        f"When present: {STATEMENT_SENTENCES[sid]}"
+        for sid in absent
+    ]
+    return lines
 
 
 def _service_rows(policy: Json) -> list[str]:
@@ -220,10 +201,10 @@ def _service_rows(policy: Json) -> list[str]:
         principals = sorted(
             {p for s in present for p in _as_list(s.get("Principal", {}).get("Service", [])) if isinstance(p, str)}
         )
-        in_policy = ", ".join(f"`{p}`" for p in principals) if present else "not in the key policy"
-        statements = ", ".join(f"`{s['Sid']}`" for s in present) or "-"
+        in_policy = ", ".join(code(p) for p in principals) if present else "not in the key policy"
+        statements = ", ".join(code(s["Sid"]) for s in present) or "-"
         rows.append(
-            f"| {use.service} | `{use.design_principal}` | {in_policy} | {statements} | {_cell(use.reason)} | "
+            f"| {use.service} | `{use.design_principal}` | {in_policy} | {statements} | {_prose(use.reason)} | "
             f"[AWS doc]({use.doc}) |"
         )
     return rows
@@ -294,33 +275,47 @@ def is_adopted(stack: Json) -> bool:
     return bool(stack.get("import"))
 
 
-def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
-    """AUDIT.md for one synthesized stack."""
+def _tags(tags: Json) -> str:
+    """A tag set as ``key``=``value`` pairs, by key; each key and value shown exactly."""
+    return ", ".join(f"{code(k)}={code(v)}" for k, v in sorted(tags.items())) or "-"
+
+
+def render_report(stack: Json, waivers: Sequence[Waiver], *, provenance: Provenance) -> str:
+    """AUDIT.md for one synthesized stack (read_stack), made from what ``provenance`` names.
+
+    Every value read from the stack's files is shown with ``cci_tools.display.code``: as
+    AWS stores it (Terraform's ``$${`` and ``%%{`` escapes undone), every character that
+    would not show as itself escaped, in a code span no Markdown can break.
+    """
     resources: Json = stack["resource"]
     provider = stack["provider"]["aws"][0]
     account, region = provider["allowed_account_ids"][0], provider["region"]
     stack_name = stack["//"]["metadata"]["stackName"]
     lines = [
-        f"# Audit report: {stack_name}",
+        f"# Audit report: {visible(stack_name)}",
         "",
-        f"Generated by `pipenv run audit` from the Terraform JSON in `{source}` (`cdk.tf.json` and `tenants.tf.json`),",
-        "exactly what will be planned and applied.",
-        f"Account `{account}` (the provider refuses any other: `allowed_account_ids`), region `{region}`.",
-        "Default tags on every resource: "
-        + ", ".join(f"`{k}={v}`" for k, v in sorted(provider["default_tags"][0]["tags"].items()))
-        + ".",
+        "Generated by `pipenv run audit` from the synthesized Terraform JSON of the stack (not from the Python "
+        "settings): exactly what will be planned and applied.",
+        f"Account {code(account)} (the provider refuses any other: `allowed_account_ids`), region {code(region)}.",
+        f"Default tags on every resource: {_tags(provider['default_tags'][0]['tags'])}.",
+        "Every value read from the stack is shown as AWS stores it, in code format: Terraform's escapes are undone "
+        "(`$${` is shown as `${`, `%%{` as `%{`), a character that would not show as itself is written as its code "
+        "point (`\\u0007`, `\\u202e`), as are `|` and the backtick, and a backslash is written `\\\\`.",
         "",
+        *provenance.lines(),
         "## Buckets",
         "",
         "| Bucket | Purpose | Lifecycle | Encryption | Versioning | Public access | Events |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for role, bucket in sorted(resources["aws_s3_bucket"].items(), key=lambda kv: list(PURPOSE).index(kv[0])):
+    for role, bucket in sorted(resources["aws_s3_bucket"].items(), key=lambda kv: _bucket_order(kv[0])):
         sse = resources["aws_s3_bucket_server_side_encryption_configuration"][role]["rule"][0]
         by_default = sse["apply_server_side_encryption_by_default"]
         key_ref = re.sub(r"^\$\{(.+)\.arn\}$", r"\1", by_default.get("kms_master_key_id", ""))
         encryption = (
-            f"SSE-KMS (`{key_ref}`)" if by_default["sse_algorithm"] == "aws:kms" else by_default["sse_algorithm"]
+            f"SSE-KMS ({code(key_ref)})"
+            if by_default["sse_algorithm"] == "aws:kms"
+            else code(by_default["sse_algorithm"])
         )
         if sse.get("bucket_key_enabled"):
             encryption += ", bucket key"
@@ -328,7 +323,7 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         pab = resources["aws_s3_bucket_public_access_block"][role]
         public = "all 4 blocks" if all(pab.get(f) is True for f in _PUBLIC_ACCESS_FLAGS) else "NOT fully blocked"
         ownership = resources["aws_s3_bucket_ownership_controls"][role]["rule"]["object_ownership"]
-        public += "; ACLs disabled" if ownership == "BucketOwnerEnforced" else f"; ownership {ownership}"
+        public += "; ACLs disabled" if ownership == "BucketOwnerEnforced" else f"; ownership {code(ownership)}"
         tls = _denies_insecure_transport(_literal_json(resources["aws_s3_bucket_policy"][role]["policy"]))
         public += "; TLS only" if tls else "; TLS NOT enforced"
         notification = resources.get("aws_s3_bucket_notification", {}).get(role, {})
@@ -336,33 +331,37 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         protection = " (prevent_destroy)" if _prevents_destroy(bucket) else ""
         lifecycle = _lifecycle(resources["aws_s3_bucket_lifecycle_configuration"][role]["rule"])
         lines.append(
-            f"| `{bucket['bucket']}`{protection} | {PURPOSE.get(role, role)} | {lifecycle} | {encryption} | "
-            f"{versioning} | {public} | {events} |"
+            f"| {code(bucket['bucket'])}{protection} | {PURPOSE.get(role, visible(role))} | {lifecycle} | "
+            f"{encryption} | {code(versioning)} | {public} | {events} |"
         )
 
     key = resources["aws_kms_key"]["master"]
     alias = resources["aws_kms_alias"]["master"]["name"]
     policy = _literal_json(key["policy"])
+    absent = _absent_sids(policy)
     lines += [
         "",
         "## KMS key",
         "",
         "| Alias | Spec | Rotation | Deletion window | Region | Protection |",
         "| --- | --- | --- | --- | --- | --- |",
-        f"| `{alias}` | {key['customer_master_key_spec']}, {key['key_usage']} | "
+        f"| {code(alias)} | {code(key['customer_master_key_spec'])}, {code(key['key_usage'])} | "
         f"{'enabled' if key.get('enable_key_rotation') else 'DISABLED'} | {_days(key['deletion_window_in_days'])} | "
-        f"{'multi-region' if key.get('multi_region') else f'single-region ({region})'} | "
+        f"{'multi-region' if key.get('multi_region') else f'single-region ({code(region)})'} | "
         f"{'prevent_destroy' if _prevents_destroy(key) else 'none'} |",
         "",
-        "Key policy (as AWS receives it):",
+        f"Key policy (as AWS receives it). Every statement the generator can write is listed; "
+        f"{len(policy['Statement'])} of {len(KEY_POLICY_SIDS)} are present"
+        + (", and each absent one says why below" if absent else "")
+        + ":",
         "",
         "| Sid | Effect | Principals | Actions | Conditions |",
         "| --- | --- | --- | --- | --- |",
-        *_statement_rows(policy),
+        *_statement_rows(policy, absent=absent),
         "",
         "What each statement does:",
         "",
-        *_sentences(policy),
+        *_sentences(policy, absent=absent),
         "",
         "The AWS services the design record names, and how the key policy treats each one's service principal:",
         "",
@@ -374,7 +373,7 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         "",
     ]
     for roles, bucket_policy in _bucket_policy_groups(resources):
-        buckets = ", ".join(f"`{resources['aws_s3_bucket'][r]['bucket']}`" for r in roles)
+        buckets = ", ".join(code(resources["aws_s3_bucket"][r]["bucket"]) for r in roles)
         lines += [
             f"Policy of {buckets} (as AWS receives it; `{{bucket}}` is each bucket's own name):",
             "",
@@ -397,7 +396,7 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         "",
         "| Table | Key | Billing | Encryption | Point-in-time recovery | Deletion protection | Protection |",
         "| --- | --- | --- | --- | --- | --- | --- |",
-        f"| `{table['name']}` | `{table['hash_key']}` | {table.get('billing_mode', 'PROVISIONED')} | "
+        f"| {code(table['name'])} | {code(table['hash_key'])} | {code(table.get('billing_mode', 'PROVISIONED'))} | "
         f"{'KMS (`aws_kms_key.master`)' if sse_table.get('enabled') else 'AWS owned key'} | "
         f"{'on' if table.get('point_in_time_recovery', {}).get('enabled') else 'OFF'} | "
         f"{'on' if table.get('deletion_protection_enabled') else 'OFF'} | "
@@ -408,20 +407,24 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
     ]
     tenants = _tenants(stack)
     if tenants:
-        guarded = any(item["kms_guard"]["BOOL"] for _, item in tenants)
+        guard_absent = "DenyGuardedTenantContextToOthers" in absent
         lines += [
-            "A tenant's guard on means only the pipeline role may use the key with its tenant_id encryption context "
-            "(`DenyGuardedTenantContextToOthers`"
-            + ("" if guarded else ", absent from the key policy because no tenant is guarded")
-            + ").",
+            "A tenant's KMS guard on means only the pipeline role may use the key with its tenant_id encryption "
+            "context (`DenyGuardedTenantContextToOthers`"
+            + (
+                f", absent from the key policy because {ABSENT_BECAUSE['DenyGuardedTenantContextToOthers']}"
+                if guard_absent
+                else ""
+            )
+            + "); off means the tenant-wide statements alone apply.",
             "",
             "| Tenant | Display name | KMS guard | Tags |",
             "| --- | --- | --- | --- |",
         ]
         for tenant_id, item in tenants:
-            tags = ", ".join(f"{k}={v['S']}" for k, v in sorted(item["tags"]["M"].items()))
-            guard = "on" if item["kms_guard"]["BOOL"] else "off"
-            lines.append(f"| `{tenant_id}` | {_cell(item['display_name']['S'])} | {guard} | {_cell(tags)} |")
+            tags = {k: v["S"] for k, v in item["tags"]["M"].items()}
+            guard = "on" if item["kms_guard"]["BOOL"] is True else "off"
+            lines.append(f"| {code(tenant_id)} | {code(item['display_name']['S'])} | {guard} | {_tags(tags)} |")
     else:
         lines.append("No tenants: the foundation alone.")
     outside = tenants_outside_terraform(stack)
@@ -429,28 +432,48 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
         lines += [
             "",
             f"Records outside Terraform (they exist in the table, and `aws_dynamodb_table_item` cannot import them): "
-            f"{', '.join(f'`{t}`' for t in outside)}. Terraform neither creates nor changes them; "
-            f"`pipenv run adopt take-over {' '.join(outside)}` brings them in with every field they have.",
+            f"{', '.join(code(t) for t in outside)}. Terraform neither creates nor changes them; "
+            f"`pipenv run adopt take-over {' '.join(visible(t) for t in outside)}` brings them in with every field "
+            "they have.",
         ]
 
+    assessments = assess(stack, list(waivers))
     lines += [
         "",
         "## Scanner waivers",
         "",
-        "checkov runs on every synthesized stack in CI (`.checkov.yaml`); these checks are skipped, each for a reason:",
+        "`pipenv run scan` runs checkov with every check on every synthesized stack, in CI too. These findings are "
+        f"accepted in `{WAIVERS_FILE.name}`, each for the resources it names: the scan reports them as skipped, with "
+        "the reason, and fails on any other finding and on a waiver that no longer matches one.",
         "",
-        "| Check | What | Resources | Reason | Compensated by |",
-        "| --- | --- | --- | --- | --- |",
+        "| Check | What | Resources | Reason | Compensated by | Security Hub control |",
+        "| --- | --- | --- | --- | --- | --- |",
         *(
-            f"| {w.check_id} | {_cell(w.title)} | {_cell(w.resources)} | {_cell(w.reason)} | {_cell(w.compensates)} |"
+            f"| {code(w.check)} | {_prose(w.title)} | {', '.join(code(r) for r in w.resources)} | {_prose(w.reason)} | "
+            f"{_prose(w.compensates)} | "
+            + (", ".join(a.control.control_id for a in assessments if w.check in a.control.checks) or "-")
+            + " |"
             for w in waivers
         ),
         "",
-        "## AWS Foundational Security Best Practices",
+        "## Security Hub controls",
         "",
-        "| Control | Requirement | Met by | Status |",
-        "| --- | --- | --- | --- |",
-        *_controls(resources, policy, waivers),
+        "Every control of AWS Security Hub on the services of this stack (S3, KMS, DynamoDB), as AWS's control "
+        "reference defines it, with its status for this stack: **met** only where this stack creates the resource "
+        "the control evaluates and configures it so; **waived** where a scanner waiver above accepts the finding "
+        "(never counted as met); **account-level** and **out of scope** where the control evaluates what this stack "
+        "does not manage, with who owns it; **not applicable** where neither this stack nor the design creates "
+        "such a resource. Met describes the configuration Terraform is given; a change made outside Terraform "
+        "shows as drift in the next `terraform plan`.",
+        "",
+        "AWS Foundational Security Best Practices (FSBP v1.0.0), every S3, KMS and DynamoDB control:",
+        "",
+        *_control_rows([a for a in assessments if a.control.fsbp]),
+        "",
+        "Other Security Hub controls on these services (NIST SP 800-53 Rev. 5, CIS AWS Foundations Benchmark, "
+        "PCI DSS):",
+        "",
+        *_control_rows([a for a in assessments if not a.control.fsbp]),
         "",
         "## Resources and references",
         "",
@@ -462,58 +485,40 @@ def render_report(stack: Json, waivers: list[Waiver], *, source: str) -> str:
     return "\n".join(lines)
 
 
-def _controls(resources: Json, policy: Json, waivers: list[Waiver]) -> list[str]:
-    buckets = sorted(resources["aws_s3_bucket"])
-    key = resources["aws_kms_key"]["master"]
-    table = resources["aws_dynamodb_table"]["tenant_config"]
+def _control_rows(assessments: list[Assessment]) -> list[str]:
+    return [
+        "| Control | Title | Resource type | Status | How, or who owns it |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| [{a.control.control_id}]({CONTROL_DOCS[a.control.control_id.split('.')[0]]}#"
+            f"{a.control.control_id.lower().replace('.', '-')}) | {a.control.title} | "
+            f"{', '.join(f'`{t.strip()}`' for t in a.control.resource_type.split(','))} | {a.status} | {a.detail} |"
+            for a in assessments
+        ),
+    ]
 
-    def every(kind: str, test: Any) -> bool:
-        return all(test(resources[kind][b]) for b in buckets)
 
-    pab = every("aws_s3_bucket_public_access_block", lambda p: all(p.get(f) is True for f in _PUBLIC_ACCESS_FLAGS))
-    tls = every("aws_s3_bucket_policy", lambda p: _denies_insecure_transport(_literal_json(p["policy"])))
-    private = pab and every(
-        "aws_s3_bucket_policy",
-        lambda p: not any(_allows_everyone(s) for s in _literal_json(p["policy"])["Statement"]),
+_PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+#: Security Hub's control reference, one page per service.
+CONTROL_DOCS = {
+    "S3": "https://docs.aws.amazon.com/securityhub/latest/userguide/s3-controls.html",
+    "KMS": "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html",
+    "DynamoDB": "https://docs.aws.amazon.com/securityhub/latest/userguide/dynamodb-controls.html",
+}
+
+
+def _denies_insecure_transport(policy: Json) -> bool:
+    return any(
+        s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in policy["Statement"]
     )
-    versioned = every("aws_s3_bucket_versioning", lambda v: v["versioning_configuration"]["status"] == "Enabled")
-    lifecycle = all(b in resources["aws_s3_bucket_lifecycle_configuration"] for b in buckets)
-    acls = every("aws_s3_bucket_ownership_controls", lambda o: o["rule"]["object_ownership"] == "BucketOwnerEnforced")
-    kms = every(
-        "aws_s3_bucket_server_side_encryption_configuration",
-        lambda c: c["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms",
-    )
-    waived = {w.check_id for w in waivers}
-    rows = [
-        ("S3.1 / S3.8", "Block public access", "`aws_s3_bucket_public_access_block.*`: all four flags", pab),
-        ("S3.2 / S3.3", "No public read or write", "public access block, no public statement in any bucket policy", private),
-        ("S3.5", "Require SSL", "`aws_s3_bucket_policy.*`: Deny when `aws:SecureTransport` is false", tls),
-        ("S3.9", "Server access logging", "waived (CKV_AWS_18): see Scanner waivers", "CKV_AWS_18" in waived and None),
-        ("S3.10", "Versioned buckets have lifecycle", "`aws_s3_bucket_lifecycle_configuration.*` on every versioned bucket", versioned and lifecycle),
-        ("S3.12", "No ACLs", "`aws_s3_bucket_ownership_controls.*`: BucketOwnerEnforced", acls),
-        ("S3.13", "Lifecycle configured", "`aws_s3_bucket_lifecycle_configuration.*`", lifecycle),
-        ("S3.14", "Versioning enabled", "`aws_s3_bucket_versioning.*`: Enabled", versioned),
-        ("S3.17", "Encrypted at rest with KMS", "`aws_s3_bucket_server_side_encryption_configuration.*`: aws:kms", kms),
-        ("KMS.3", "Key not unintentionally deleted", "`aws_kms_key.master`: prevent_destroy, 30-day deletion window",
-         _prevents_destroy(key) and key["deletion_window_in_days"] >= 7),
-        ("KMS.4", "Key rotation enabled", "`aws_kms_key.master`: enable_key_rotation", key.get("enable_key_rotation") is True),
-        ("KMS.5", "Key not publicly accessible", "no Allow statement for `*` in the key policy",
-         not any(_allows_everyone(s) for s in policy["Statement"])),
-        ("DynamoDB.1", "Scales with demand", "`aws_dynamodb_table.tenant_config`: on-demand billing", table.get("billing_mode") == "PAY_PER_REQUEST"),
-        ("DynamoDB.2", "Point-in-time recovery", "`aws_dynamodb_table.tenant_config`: point_in_time_recovery",
-         table.get("point_in_time_recovery", {}).get("enabled") is True),
-        ("DynamoDB.6", "Deletion protection", "`aws_dynamodb_table.tenant_config`: deletion_protection_enabled",
-         table.get("deletion_protection_enabled") is True),
-    ]  # fmt: skip
-    status = {True: "met", False: "**NOT MET**", None: "waived"}
-    return [f"| {c} | {r} | {m} | {status[s if s is None else bool(s)]} |" for c, r, m, s in rows]
 
 
 def _diagram(resources: Json) -> list[str]:
-    alias = resources["aws_kms_alias"]["master"]["name"]
+    alias = visible(resources["aws_kms_alias"]["master"]["name"]).replace('"', "#quot;")
     lines = ["flowchart LR"]
     lines.append(f'  key["aws_kms_key.master<br/>{alias}"]')
-    for role in sorted(resources["aws_s3_bucket"], key=lambda r: list(PURPOSE).index(r)):
+    for role in sorted(resources["aws_s3_bucket"], key=_bucket_order):
         lines.append(f'  {role}["aws_s3_bucket.{role}"]')
         lines.append(f"  key -- SSE-KMS --> {role}")
     lines.append('  table["aws_dynamodb_table.tenant_config"]')
@@ -578,11 +583,11 @@ def _policy_diff(before: str, after: str) -> list[str]:
     lines = []
     for sid in [*old, *(s for s in new if s not in old)]:
         if sid not in new:
-            lines.append(f"- removed statement `{sid}`")
+            lines.append(f"- removed statement {code(str(sid))}")
         elif sid not in old:
-            lines.append(f"- added statement `{sid}`: `{json.dumps(new[sid], sort_keys=True)}`")
+            lines.append(f"- added statement {code(str(sid))}: {_json_code(new[sid])}")
         elif old[sid] != new[sid]:
-            lines.append(f"- changed statement `{sid}`:")
+            lines.append(f"- changed statement {code(str(sid))}:")
             for field in sorted(set(old[sid]) | set(new[sid])):
                 a, b = old[sid].get(field), new[sid].get(field)
                 if a != b:
@@ -600,9 +605,20 @@ def _value_diff(path: str, a: Any, b: Any) -> list[str]:
         ]
     if isinstance(a, list | str) and isinstance(b, list | str) and (isinstance(a, list) or isinstance(b, list)):
         old, new = set(a if isinstance(a, list) else [a]), set(b if isinstance(b, list) else [b])
-        parts = [f"added `{v}`" for v in sorted(new - old)] + [f"removed `{v}`" for v in sorted(old - new)]
-        return [f"`{path}`: {', '.join(parts)}"]
-    return [f"`{path}`: `{json.dumps(a)}` → `{json.dumps(b)}`"]
+        parts = [f"added {_value_code(v)}" for v in sorted(new - old)]
+        parts += [f"removed {_value_code(v)}" for v in sorted(old - new)]
+        return [f"{code(path)}: {', '.join(parts)}"]
+    return [f"{code(path)}: {_json_code(a)} → {_json_code(b)}"]
+
+
+def _json_code(value: Any) -> str:
+    """A plan value as JSON in a code span: JSON's own escapes keep it visible, and ``|`` and the backtick are
+    written as the JSON escapes ``\\u007c`` and ``\\u0060`` so that no value can end the span or a table cell."""
+    return "`" + json.dumps(value, sort_keys=True).replace("|", "\\u007c").replace("`", "\\u0060") + "`"
+
+
+def _value_code(value: Any) -> str:
+    return code(value) if isinstance(value, str) else _json_code(value)
 
 
 def _first(blocks: Any) -> Json:
@@ -655,18 +671,18 @@ def consequences(change: Json) -> list[str]:
             new_aws, new_services = policy_principals(json.loads(after["policy"]))
             lost = sorted(set(old_aws) - set(new_aws))
             if lost:
-                lines.append(f"- **principals that lose their access to the key:** {', '.join(f'`{p}`' for p in lost)}")
+                lines.append(f"- **principals that lose their access to the key:** {', '.join(code(p) for p in lost)}")
             kept = sorted(set(old_aws) & set(new_aws))
             gained = sorted(set(new_aws) - set(old_aws))
             if kept and (lost or gained or change["change"].get("importing")):
                 # Said when who may use the key changes, and for a key adopted from AWS.
-                lines.append(f"- principals that keep their access: {', '.join(f'`{p}`' for p in kept)}")
+                lines.append(f"- principals that keep their access: {', '.join(code(p) for p in kept)}")
             if gained:
-                lines.append(f"- principals newly allowed: {', '.join(f'`{p}`' for p in gained)}")
+                lines.append(f"- principals newly allowed: {', '.join(code(p) for p in gained)}")
             dropped = sorted(set(old_services) - set(new_services))
             if dropped:
                 lines.append(
-                    f"- service principals no longer allowed: {', '.join(f'`{p}`' for p in dropped)} "
+                    f"- service principals no longer allowed: {', '.join(code(p) for p in dropped)} "
                     "(AUDIT.md says why for each)"
                 )
             lines.append("Key policy, statement by statement:")
@@ -700,8 +716,8 @@ def consequences(change: Json) -> list[str]:
             )
         elif old_default.get("kms_master_key_id") != new_default.get("kms_master_key_id"):
             lines.append(
-                f"- default encryption key `{old_default.get('kms_master_key_id')}` → "
-                f"`{new_default.get('kms_master_key_id')}` (new objects; existing objects keep theirs)"
+                f"- default encryption key {code(str(old_default.get('kms_master_key_id')))} → "
+                f"{code(str(new_default.get('kms_master_key_id')))} (new objects; existing objects keep theirs)"
             )
         if bool(old_rule.get("bucket_key_enabled")) != bool(new_rule.get("bucket_key_enabled")):
             lines.append(f"- bucket key {'off → on' if new_rule.get('bucket_key_enabled') else '**on → off**'}")
@@ -709,7 +725,7 @@ def consequences(change: Json) -> list[str]:
         old_status = _first(before.get("versioning_configuration")).get("status")
         new_status = _first(after.get("versioning_configuration")).get("status")
         if old_status != new_status:
-            lines.append(f"- versioning {old_status} → {new_status}")
+            lines.append(f"- versioning {visible(str(old_status))} → {visible(str(new_status))}")
     elif rtype == "aws_s3_bucket_notification":
         flag("eventbridge", "EventBridge notifications")
         for key in ("queue", "topic", "lambda_function"):
@@ -723,14 +739,14 @@ def consequences(change: Json) -> list[str]:
         old_owner = _first(before.get("rule")).get("object_ownership")
         new_owner = _first(after.get("rule")).get("object_ownership")
         if old_owner != new_owner:
-            lines.append(f"- object ownership {old_owner} → {new_owner}")
+            lines.append(f"- object ownership {visible(str(old_owner))} → {visible(str(new_owner))}")
     elif rtype == "aws_dynamodb_table":
         old_sse, new_sse = _first(before.get("server_side_encryption")), _first(after.get("server_side_encryption"))
         if bool(old_sse.get("enabled")) != bool(new_sse.get("enabled")) or (
             new_sse.get("enabled") and old_sse.get("kms_key_arn") != new_sse.get("kms_key_arn")
         ):
-            shown_old = f"KMS `{old_sse.get('kms_key_arn')}`" if old_sse.get("enabled") else "AWS owned key"
-            shown_new = f"KMS `{new_sse.get('kms_key_arn')}`" if new_sse.get("enabled") else "AWS owned key"
+            shown_old = f"KMS {code(str(old_sse.get('kms_key_arn')))}" if old_sse.get("enabled") else "AWS owned key"
+            shown_new = f"KMS {code(str(new_sse.get('kms_key_arn')))}" if new_sse.get("enabled") else "AWS owned key"
             lines.append(f"- table encryption {shown_old} → {shown_new}")
         old_pitr = bool(_first(before.get("point_in_time_recovery")).get("enabled"))
         new_pitr = bool(_first(after.get("point_in_time_recovery")).get("enabled"))
@@ -738,19 +754,21 @@ def consequences(change: Json) -> list[str]:
             lines.append(f"- point-in-time recovery {'off → on' if new_pitr else '**on → off**'}")
         flag("deletion_protection_enabled", "deletion protection")
         if before.get("billing_mode") != after.get("billing_mode") and after.get("billing_mode"):
-            lines.append(f"- billing {before.get('billing_mode')} → {after.get('billing_mode')}")
+            lines.append(
+                f"- billing {visible(str(before.get('billing_mode')))} → {visible(str(after.get('billing_mode')))}"
+            )
         old_indexes = {i.get("name") for i in before.get("global_secondary_index") or []}
         new_indexes = {i.get("name") for i in after.get("global_secondary_index") or []}
         if old_indexes - new_indexes:
             lines.append(
-                f"- **removes global secondary index(es)** {', '.join(sorted(map(str, old_indexes - new_indexes)))}"
+                f"- **removes global secondary index(es)** {', '.join(code(str(i)) for i in sorted(map(str, old_indexes - new_indexes)))}"
             )
         if before.get("stream_enabled") and not after.get("stream_enabled"):
             lines.append("- **disables the table's stream**: its consumers stop receiving changes")
     old_tags, new_tags = before.get("tags_all") or {}, after.get("tags_all") or {}
     if isinstance(old_tags, dict) and isinstance(new_tags, dict) and old_tags != new_tags:
         parts = [
-            f"{verb} {', '.join(sorted(keys))}"
+            f"{verb} {', '.join(visible(k) for k in sorted(keys))}"
             for verb, keys in (
                 ("adds", set(new_tags) - set(old_tags)),
                 ("changes", {k for k in set(old_tags) & set(new_tags) if old_tags[k] != new_tags[k]}),
@@ -873,7 +891,9 @@ def _fork_lines(fork: ForkCheck) -> list[str]:
         lines += [
             "> [!CAUTION]",
             f"> **This plan creates foundation resources that account {fork.account} already has:** "
-            + ", ".join(f"`{c.address}` ({found.kind} `{found.name}` {found.detail})" for c, found in named)
+            + ", ".join(
+                f"{code(c.address)} ({found.kind} {code(found.name)} {visible(found.detail)})" for c, found in named
+            )
             + ". The state this plan was made with does not know the deployed foundation: likely a state mix-up "
             "(another backend, state file, `-backend-config` or stack name than the one that deployed it). "
             "Applying would create a second key and then fail on every existing name. Stop, and find the state "
@@ -886,7 +906,7 @@ def _fork_lines(fork: ForkCheck) -> list[str]:
         lines += [
             "> [!CAUTION]",
             f"> **This plan creates tenant records that account {fork.account} already has:** "
-            + ", ".join(f"`{c.address}`" for c, _ in records)
+            + ", ".join(code(c.address) for c, _ in records)
             + ". They were made outside Terraform, and creating an existing record fails the apply "
             "(`ConditionalCheckFailedException`). Run discovery again on the stack's discovery file "
             "(`pipenv run adopt`) and synthesize: the records then stay outside Terraform, untouched; "
@@ -898,7 +918,7 @@ def _fork_lines(fork: ForkCheck) -> list[str]:
         lines += [
             "> [!WARNING]",
             "> **Not checked against the account:** this plan creates "
-            + ", ".join(f"`{c.address}`" for c in fork.unverified)
+            + ", ".join(code(c.address) for c in fork.unverified)
             + f"; whether account {fork.account} already has them could not be checked ({reason}). A plan made "
             "from the wrong state looks exactly like this, so `--fail-on-destroy` fails it; run the audit with "
             "read-only credentials for the account.",
@@ -934,7 +954,7 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
         lines += [
             "> [!CAUTION]",
             "> **This plan deletes or replaces resources of the stack:**",
-            *(f"> - `{d.address}` ({d.action}): {d.consequence}." for d in destroyed),
+            *(f"> - {code(d.address)} ({d.action}): {d.consequence}." for d in destroyed),
             ">",
             "> Stop and review.",
             "",
@@ -962,7 +982,9 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
                 if change["change"]["actions"] == ["no-op"]
                 else "then " + _action(change["change"]["actions"])
             )
-            lines.append(f"- `{change['address']}` ← `{change['change']['importing'].get('id', '?')}`: {what}")
+            lines.append(
+                f"- {code(change['address'])} ← {code(str(change['change']['importing'].get('id', '?')))}: {what}"
+            )
     groups: dict[str, dict[str, list[Json]]] = defaultdict(lambda: defaultdict(list))
     for change in changes:
         groups[_action(change["change"]["actions"])][_tenant_of(change["address"]) or ""].append(change)
@@ -971,9 +993,9 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
             continue
         lines += ["", f"### {action.capitalize()}", ""]
         for tenant in sorted(groups[action]):
-            label = f"tenant `{tenant}`" if tenant else "foundation"
+            label = f"tenant {code(tenant)}" if tenant else "foundation"
             for change in groups[action][tenant]:
-                lines.append(f"- {label}: `{change['address']}`")
+                lines.append(f"- {label}: {code(change['address'])}")
                 if action == "update":
                     lines.extend(f"  {line}" for line in consequences(change))
     lines += _outside_lines(outside)
@@ -987,7 +1009,7 @@ def _outside_lines(outside: list[str]) -> list[str]:
         "",
         "### Tenant records outside Terraform",
         "",
-        f"{', '.join(f'`{t}`' for t in outside)}: each exists in the table and stays outside Terraform "
+        f"{', '.join(code(t) for t in outside)}: each exists in the table and stays outside Terraform "
         "(`aws_dynamodb_table_item` cannot import a record, and creating an existing one fails the apply); this plan "
         f"neither creates nor changes them. After the adoption is applied, `pipenv run adopt take-over "
         f"{' '.join(outside)}` brings them in with every field they have.",
@@ -1005,11 +1027,22 @@ def find_stack_dir(environ: dict[str, str]) -> Path:
     return stacks[0]
 
 
+#: The review ``audit --plan`` writes by default, in the stack directory: beside ``plan.bin``,
+#: and like it ignored by git with the output directory (cdktf.out/).
+REVIEW_FILE = "plan-review.md"
+#: The committed report of the shipped settings.
+COMMITTED_REPORT = PROJECT_DIR / "AUDIT.md"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="audit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-dir", type=Path, help="default: the one stack under cdktf.out/stacks")
     parser.add_argument("--plan", type=Path, help="output of terraform show -json PLAN")
-    parser.add_argument("--output", type=Path, default=Path("AUDIT.md"))
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"default: AUDIT.md, or with --plan {REVIEW_FILE} in the stack directory (ignored by git with cdktf.out/)",
+    )
     parser.add_argument(
         "--fail-on-destroy",
         action="store_true",
@@ -1019,13 +1052,34 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
+    output: Path = args.output or (stack_dir / REVIEW_FILE if args.plan else Path("AUDIT.md"))
+    committed = output.resolve() == COMMITTED_REPORT.resolve()
+    if args.plan and committed:
+        print(
+            f"error: audit: --output {args.output} is the committed report of the shipped stack, which a plan review "
+            f"must not overwrite: leave --output out (the review goes to {stack_dir / REVIEW_FILE}, ignored by git) "
+            "or name another file",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        waivers = load_waivers()
+    except WaiverError as error:
+        for problem in error.problems:
+            print(f"error: audit: {problem}", file=sys.stderr)
+        return 2
     stack = read_stack(stack_dir)
-    source = f"cdktf.out/stacks/{stack_dir.name}/"
-    report = render_report(stack, read_waivers(PROJECT_DIR / ".checkov.yaml"), source=source)
+    plan: Json | None = json.loads(args.plan.read_text(encoding="utf-8")) if args.plan else None
+    provenance = Provenance(
+        stack=stack["//"]["metadata"]["stackName"],
+        files=stack_files(stack_dir),
+        commit=CONTAINING if committed else current_commit(PROJECT_DIR),
+        plan=PlanFile.of(args.plan, plan) if args.plan and plan is not None else None,
+    )
+    report = render_report(stack, waivers, provenance=provenance)
     destroyed: list[Destroy] = []
     fork: ForkCheck | None = None
-    if args.plan:
-        plan = json.loads(args.plan.read_text(encoding="utf-8"))
+    if plan is not None:
         provider = stack["provider"]["aws"][0]
         fork = check_fork(
             planned_creates(plan, stack), region=provider["region"], account_id=provider["allowed_account_ids"][0]
@@ -1033,8 +1087,12 @@ def main(argv: list[str]) -> int:
         changes, _ = render_changes(plan, fork, stack=stack)
         destroyed = destroys(plan, stack)
         report += "\n" + changes
-    args.output.write_text(report, encoding="utf-8")
-    print(f"wrote {args.output}")
+    previous = output.read_text(encoding="utf-8") if output.is_file() else None
+    if previous == report:
+        print(f"{output} is up to date: unchanged")
+    else:
+        output.write_text(report, encoding="utf-8")
+        print(f"wrote {output}")
     failed = False
     if destroyed:
         print(

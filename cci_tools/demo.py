@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cci_tools import terraform, tools
+from cci_tools.display import visible
 from cci_tools.emulator import Emulator
 from constructs_lib.config import Settings, load_settings, load_tenants
 from constructs_lib.errors import ConfigError
@@ -88,9 +89,10 @@ def report(settings: Settings, emulator: Emulator, outputs: dict[str, Any]) -> l
     lines.append(f"Tenants   {len(items)}")
     for item in items:
         tags = {k: v["S"] for k, v in item["tags"]["M"].items()}
-        guard = "guarded" if item["kms_guard"]["BOOL"] else "unguarded"
-        own = ", ".join(f"{k}={v}" for k, v in tags.items() if k not in STACK_TAG_KEYS) or "no own tags"
-        lines.append(f"          {item['tenant_id']['S']}  {item['display_name']['S']!r}  {guard}  {own}")
+        guard = "KMS guard on" if item["kms_guard"]["BOOL"] is True else "KMS guard off"
+        own = ", ".join(f"{visible(k)}={visible(v)}" for k, v in tags.items() if k not in STACK_TAG_KEYS)
+        name = visible(item["display_name"]["S"])
+        lines.append(f"          {visible(item['tenant_id']['S'])}  '{name}'  {guard}  {own or 'no own tags'}")
     return lines
 
 

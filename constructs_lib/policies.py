@@ -44,6 +44,9 @@ Bucket policy statements, the same three in every bucket:
 
 ``STATEMENT_SENTENCES`` says what each statement does in one plain sentence; the audit
 report and the README quote them, and tests keep the three in agreement.
+``KEY_POLICY_SIDS`` lists every key-policy statement the generator can write, in order,
+and ``ABSENT_BECAUSE`` says, for each one that may be left out, when and why: the audit
+report lists an absent statement as absent, with that reason.
 """
 
 from __future__ import annotations
@@ -146,6 +149,28 @@ STATEMENT_SENTENCES: dict[str, str] = {
         "A principal tagged tenant_id can list objects and versions only with a prefix inside its own prefix, "
         "and cannot list multipart uploads, which a policy cannot limit by prefix."
     ),
+}
+
+
+#: Every statement the key policy can hold, in the order key_policy writes them.
+KEY_POLICY_SIDS: tuple[str, ...] = (
+    "EnableRootAccountPermissions",
+    "AllowKeyAdministration",
+    "AllowEventBridgeDescribeKey",
+    "AllowEventBridgeEventBusEncryption",
+    "AllowLambdaFilterCriteriaDecrypt",
+    "AllowS3ServiceForStackBuckets",
+    "DenyTenantContextMismatch",
+    "DenyTenantGrantWithoutOwnContext",
+    "DenyGuardedTenantContextToOthers",
+)
+
+#: The key-policy statements that may be absent, by Sid: why an absent one is absent
+#: (the only reason key_policy leaves it out). AUDIT.md prints it beside the Sid;
+#: tests/test_policies.py holds this in agreement with key_policy.
+ABSENT_BECAUSE: dict[str, str] = {
+    "AllowKeyAdministration": "no key_admin_role_arns configured (the default)",
+    "DenyGuardedTenantContextToOthers": "no tenant has kms_guard",
 }
 
 
@@ -481,6 +506,19 @@ def escape_terraform(text: str) -> str:
     https://developer.hashicorp.com/terraform/language/expressions/strings#escape-sequences
     """
     return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def unescape_terraform(text: str) -> str:
+    """The value Terraform gives AWS for the JSON string ``text``: ``$${`` -> ``${``, ``%%{`` -> ``%{``.
+
+    The inverse of ``escape_terraform`` for every string, and how Terraform reads a
+    string without templates: ``$$${x}`` is ``$`` then the escape ``$${``, so
+    ``$${x}`` (Terraform 1.11, checked with ``terraform console``). Use it to show a
+    value of the synthesized JSON as AWS stores it. A string with a live template
+    (``${local.x}``, which the product writes only for references) is returned as is.
+    https://developer.hashicorp.com/terraform/language/expressions/strings#escape-sequences
+    """
+    return text.replace("%%{", "%{").replace("$${", "${")
 
 
 def terraform_string(value: Any) -> str:

@@ -6,11 +6,15 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from constructs_lib.config import Tenant
 from constructs_lib.errors import ConfigError
 from constructs_lib.naming import BUCKET_ROLES
 from constructs_lib.policies import (
+    ABSENT_BECAUSE,
+    KEY_POLICY_SIDS,
     KMS_ADMIN_ACTIONS,
     KMS_KEY_POLICY_MAX_BYTES,
     SERVICE_USES,
@@ -20,6 +24,7 @@ from constructs_lib.policies import (
     key_policy,
     policy_size,
     terraform_string,
+    unescape_terraform,
 )
 from tests.helpers import seed_settings
 
@@ -142,3 +147,28 @@ def test_fails_before_the_key_policy_crosses_32_kb() -> None:
 def test_policy_size_counts_the_unescaped_document() -> None:
     document = {"a": "${x}"}
     assert policy_size(document) == len('{"a":"${x}"}')
+
+
+@given(st.text(alphabet="$%{}x\\", max_size=12))
+def test_unescape_undoes_every_escape_of_any_text(text: str) -> None:
+    assert unescape_terraform(escape_terraform(text)) == text
+
+
+def test_unescape_reads_terraform_escapes_as_terraform_1_11_does() -> None:
+    # Checked with `terraform console` on locals of a .tf.json: jsonencode(local.x).
+    assert unescape_terraform("$${aws:PrincipalTag/t}") == "${aws:PrincipalTag/t}"
+    assert unescape_terraform("$$${x}") == "$${x}"
+    assert unescape_terraform("%%%{if true}y%%{endif}") == "%%{if true}y%{endif}"
+    assert unescape_terraform("$$x%%y$") == "$$x%%y$"
+
+
+def test_key_policy_sids_are_every_statement_in_key_policy_order_and_each_optional_one_says_why_absent() -> None:
+    everything = dataclasses.replace(seed_settings(), key_admin_role_arns=(ADMIN,))
+    full = [s["Sid"] for s in key_policy(everything, [tenant("globex")])["Statement"]]
+    assert tuple(full) == KEY_POLICY_SIDS
+    least = [s["Sid"] for s in key_policy(seed_settings(), [tenant("acme", guarded=False)])["Statement"]]
+    assert [sid for sid in KEY_POLICY_SIDS if sid not in least] == list(ABSENT_BECAUSE)
+    assert ABSENT_BECAUSE == {
+        "AllowKeyAdministration": "no key_admin_role_arns configured (the default)",
+        "DenyGuardedTenantContextToOthers": "no tenant has kms_guard",
+    }

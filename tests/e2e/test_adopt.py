@@ -41,7 +41,7 @@ import pytest
 from cci_tools import emulator
 from constructs_lib.policies import bucket_policy
 from tests.e2e import hand_built
-from tests.e2e.test_state_safety import Project, make_project
+from tests.e2e.test_state_safety import STACK_DIR, Project, make_project
 from tests.helpers import PROJECT_DIR, require_tool, seed_settings
 
 pytestmark = pytest.mark.e2e
@@ -156,7 +156,7 @@ def project_with(tmp: Path, running: emulator.Emulator, cci: dict[str, Any]) -> 
     """A copy of the project (with cci_tools and the scanner waivers) and a user's shell for it."""
     project = make_project(tmp, running, REGION, {"region": REGION, **cci})
     shutil.copytree(PROJECT_DIR / "cci_tools", project.root / "cci_tools")
-    shutil.copy(PROJECT_DIR / ".checkov.yaml", project.root / ".checkov.yaml")
+    shutil.copy(PROJECT_DIR / "scan-waivers.toml", project.root / "scan-waivers.toml")
     (project.root / "tenants.json").write_text(json.dumps(TENANTS, indent=2), encoding="utf-8")
     return project
 
@@ -173,19 +173,14 @@ def adopt(project: Project, *args: str, **extra: str) -> subprocess.CompletedPro
     )
 
 
+#: Where the README's review gate writes its review: the default, in the stack directory.
+REVIEW = f"{STACK_DIR}/plan-review.md"
+
+
 def audit(project: Project) -> subprocess.CompletedProcess[str]:
-    """The README's review gate on the project's plan.json."""
+    """The README's review gate on the project's plan.json: pipenv run audit --plan plan.json --fail-on-destroy."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cci_tools.audit",
-            "--plan",
-            "plan.json",
-            "--fail-on-destroy",
-            "--output",
-            "adoption-review.md",
-        ],
+        [sys.executable, "-m", "cci_tools.audit", "--plan", "plan.json", "--fail-on-destroy"],
         cwd=project.root,
         env=project.env,
         capture_output=True,
@@ -323,7 +318,7 @@ def test_first_plan_imports_what_exists_and_deletes_or_replaces_nothing(adopted:
 def test_review_of_the_first_plan_names_the_imports_and_their_consequences(adopted: Adopted) -> None:
     assert adopted.review.returncode == 0, adopted.review.stderr
     assert adopted.review.stderr == ""
-    report = (adopted.project.root / "adoption-review.md").read_text(encoding="utf-8")
+    report = (adopted.project.root / REVIEW).read_text(encoding="utf-8")
     section = report[report.index("## Changes in this plan") :]
     assert "Summary: 21 to import, 5 to create, 11 to update." in section
     assert f"- `aws_kms_key.master` ← `{adopted.built.key_id}`: then update" in section
@@ -440,7 +435,7 @@ def test_gate_fails_a_plan_that_replaces_a_bucket_setting(adopted: Adopted, addr
     assert gated.stderr.splitlines() == [
         f"WARNING: the plan deletes or replaces resources of the stack: {address} (replace: {consequence})"
     ]
-    report = (project.root / "adoption-review.md").read_text(encoding="utf-8")
+    report = (project.root / REVIEW).read_text(encoding="utf-8")
     assert f"> - `{address}` (replace): {consequence}." in report
 
 

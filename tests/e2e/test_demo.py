@@ -29,7 +29,7 @@ def test_demo_deploys_the_shipped_foundation_and_stops_the_emulator() -> None:
         "cci-lite-results-591338347562-eu-central-1",
         "cci-lite-athena-staging-591338347562-eu-central-1",
         "cci-lite-config  deletion protection on",
-        "demo-tenant  'Demo Tenant'  unguarded  CostCenter=cc-100",
+        "demo-tenant  'Demo Tenant'  KMS guard off  CostCenter=cc-100",
     ):
         assert name in out, out
     assert out.count("versioning Enabled, SSE-KMS (foundation key), bucket key") == 3
