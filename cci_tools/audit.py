@@ -37,11 +37,16 @@ In an adopted stack (one with ``imports.tf.json``) tenant records may exist outs
 Terraform, so a planned create of a tenant record is looked up too (the apply would
 fail on it); the report lists the records that stay outside Terraform.
 
+A tenant record's in-place update that deletes data (a field removed, or a field the
+product does not manage overwritten: Terraform writes a record it manages whole) is
+flagged as loudly as a delete.
+
 ``--fail-on-destroy`` exits with status 3 on a delete or replace of any resource of
 the stack (a tenant record only while its tenant is still in the tenants file:
-removing a tenant deletes its record on purpose), on a create of a named resource or
-tenant record the account already has, and on such a create that could not be
-checked: a gate for a CI pipeline or a Terraform Cloud run task.
+removing a tenant deletes its record on purpose), on a tenant record update that
+deletes data, on a create of a named resource or tenant record the account already
+has, and on such a create that could not be checked: a gate for a CI pipeline or a
+Terraform Cloud run task.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
 from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commit, stack_files
 from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
 from cci_tools.waivers import load as load_waivers
-from constructs_lib.adoption import policy_principals
+from constructs_lib.adoption import MANAGED_FIELDS, policy_principals
 from constructs_lib.output import output_dir
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
@@ -577,6 +582,84 @@ def destroys(plan: Json, stack: Json | None = None) -> list[Destroy]:
     return sorted(found, key=lambda d: d.address)
 
 
+@dataclass(frozen=True)
+class RecordLoss:
+    """An in-place update of a tenant record that deletes data: fields it removes, and fields the product does
+    not manage whose value it overwrites (``unknown``: the new record is not known until apply)."""
+
+    address: str
+    tenant: str
+    removed: tuple[str, ...]
+    overwritten: tuple[str, ...]
+    unknown: bool = False
+
+    def summary(self, show: Any = str) -> str:
+        """What it deletes, in a few words; ``show`` formats each field name (``code`` in Markdown)."""
+        if self.unknown:
+            return "the new record is not known until apply, so any field may be deleted"
+        parts = [f"removes fields {', '.join(show(f) for f in self.removed)}"] if self.removed else []
+        parts += [f"overwrites fields {', '.join(show(f) for f in self.overwritten)}"] if self.overwritten else []
+        return "; ".join(parts)
+
+
+def _item(value: Any) -> Json | None:
+    """A tenant record's ``item`` in plan JSON (a JSON string) as a dict, or None if it is not known."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def record_losses(plan: Json) -> list[RecordLoss]:
+    """Every in-place update of a tenant record that deletes data, by address.
+
+    The AWS provider writes a record's whole ``item`` (PutItem, or UpdateItem with every
+    attribute), and its state holds the whole live record, so the plan's ``before`` is what
+    the table has and ``after`` what it will have. A field in ``before`` but not in ``after``
+    is deleted; a field the product does not manage (``MANAGED_FIELDS``) with another value
+    in ``after`` is overwritten: the live value is lost. A record's delete or replace is
+    ``destroys``'s.
+    """
+    found = []
+    for change in plan.get("resource_changes", []):
+        tenant = _tenant_of(change["address"])
+        if tenant is None or change["change"]["actions"] != ["update"]:
+            continue
+        before = _item((change["change"].get("before") or {}).get("item"))
+        after = _item((change["change"].get("after") or {}).get("item"))
+        if before is None:
+            continue
+        if after is None:
+            found.append(RecordLoss(change["address"], tenant, (), (), unknown=True))
+            continue
+        removed = tuple(sorted(k for k in before if k not in after))
+        overwritten = tuple(
+            sorted(k for k in before if k in after and k not in MANAGED_FIELDS and before[k] != after[k])
+        )
+        if removed or overwritten:
+            found.append(RecordLoss(change["address"], tenant, removed, overwritten))
+    return sorted(found, key=lambda loss: loss.address)
+
+
+def _loss_lines(losses: list[RecordLoss]) -> list[str]:
+    if not losses:
+        return []
+    return [
+        "> [!CAUTION]",
+        "> **This plan deletes data in tenant records:**",
+        *(f"> - {code(loss.address)} (tenant {code(loss.tenant)}): {loss.summary(code)}." for loss in losses),
+        ">",
+        "> Terraform writes a record it manages whole: only the fields the configuration renders stay (the tenants "
+        "file's, and for a record taken over, the fields its discovery file holds). Stop: synthesize with the "
+        "stack's discovery file (`adopt_file`), or bring fields another writer added into it first "
+        '(README, "Tenant records: which Terraform mechanism, and its limits").',
+        "",
+    ]
+
+
 def _policy_diff(before: str, after: str) -> list[str]:
     old = {s.get("Sid", f"#{i}"): s for i, s in enumerate(json.loads(before)["Statement"])}
     new = {s.get("Sid", f"#{i}"): s for i, s in enumerate(json.loads(after)["Statement"])}
@@ -765,6 +848,25 @@ def consequences(change: Json) -> list[str]:
             )
         if before.get("stream_enabled") and not after.get("stream_enabled"):
             lines.append("- **disables the table's stream**: its consumers stop receiving changes")
+    elif rtype == "aws_dynamodb_table_item":
+        old_item, new_item = _item(before.get("item")), _item(after.get("item"))
+        if old_item is not None and new_item is not None:
+            gone_fields = sorted(k for k in old_item if k not in new_item)
+            overwritten = sorted(
+                k for k in old_item if k in new_item and k not in MANAGED_FIELDS and old_item[k] != new_item[k]
+            )
+            added = sorted(k for k in new_item if k not in old_item)
+            managed = sorted(
+                k for k in old_item if k in new_item and k in MANAGED_FIELDS and old_item[k] != new_item[k]
+            )
+            if gone_fields:
+                lines.append(f"- **removes fields** {', '.join(code(k) for k in gone_fields)}")
+            if overwritten:
+                lines.append(f"- **overwrites fields** {', '.join(code(k) for k in overwritten)}")
+            if added:
+                lines.append(f"- adds {', '.join(code(k) for k in added)}")
+            if managed:
+                lines.append(f"- sets {', '.join(code(k) for k in managed)}")
     old_tags, new_tags = before.get("tags_all") or {}, after.get("tags_all") or {}
     if isinstance(old_tags, dict) and isinstance(new_tags, dict) and old_tags != new_tags:
         parts = [
@@ -959,6 +1061,7 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
             "> Stop and review.",
             "",
         ]
+    lines += _loss_lines(record_losses(plan))
     if fork is not None:
         lines += _fork_lines(fork)
     outside = tenants_outside_terraform(stack) if stack is not None else []
@@ -1047,7 +1150,8 @@ def main(argv: list[str]) -> int:
         "--fail-on-destroy",
         action="store_true",
         help="exit 3 if the plan deletes or replaces any resource of the stack (a tenant record while its tenant "
-        "is still in the tenants file), or creates a named resource or tenant record that the account already "
+        "is still in the tenants file), deletes data in a tenant record (removes a field, or overwrites one the "
+        "product does not manage), or creates a named resource or tenant record that the account already "
         "has or that could not be checked against the account",
     )
     args = parser.parse_args(argv)
@@ -1098,6 +1202,14 @@ def main(argv: list[str]) -> int:
         print(
             "WARNING: the plan deletes or replaces resources of the stack: "
             + "; ".join(f"{d.address} ({d.action}: {d.consequence})" for d in destroyed),
+            file=sys.stderr,
+        )
+        failed = True
+    losses = record_losses(plan) if plan is not None else []
+    if losses:
+        print(
+            "WARNING: the plan deletes data in tenant records: "
+            + "; ".join(f"{loss.address} ({loss.summary()})" for loss in losses),
             file=sys.stderr,
         )
         failed = True

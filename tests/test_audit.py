@@ -695,3 +695,85 @@ def test_files_the_documented_workflows_create_are_ignored_by_git(path: str) -> 
     require_tool("a git checkout of the project", str(PROJECT_DIR) if (PROJECT_DIR / ".git").exists() else None)
     ignored = subprocess.run(["git", "check-ignore", "--quiet", "--no-index", path], cwd=PROJECT_DIR, timeout=60)
     assert ignored.returncode == 0, f"{path} is not ignored: README, 'For auditors', lists where each file goes"
+
+
+# --- data loss in tenant records ----------------------------------------------------------------
+
+#: A taken-over record as the tester's repro had it in state: the product's fields and nine it does not manage.
+TAKEN_OVER_RECORD: dict[str, Any] = {
+    "tenant_id": {"S": "demo-tenant"},
+    "display_name": {"S": "Demo Tenant"},
+    "kms_guard": {"BOOL": False},
+    "tags": {"M": {"Tenant": {"S": "demo-tenant"}}},
+    "status": {"S": "active"},
+    "created_at": {"S": "2025-11-06T09:30:00Z"},
+    "contacts": {"L": [{"M": {"owner": {"S": "ops@example.com"}}}]},
+    "input_prefix": {"S": "demo-tenant/calls/"},
+    "results_prefix": {"S": "demo-tenant/"},
+    "retention_days": {"N": "30"},
+    "features": {"SS": ["sentiment", "summary"]},
+    "archived": {"NULL": True},
+    "legacy": {"BOOL": True},
+}
+DEMO_ITEM = 'aws_dynamodb_table_item.tenant_config["demo-tenant"]'
+
+
+def record_update(before: dict[str, Any], after: dict[str, Any], address: str = DEMO_ITEM) -> dict[str, Any]:
+    """A plan's in-place update of a tenant record: ``item`` is a JSON string, as the provider holds it."""
+    return change(address, ["update"], {"item": json.dumps(before)}, {"item": json.dumps(after)})
+
+
+def product_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k in ("tenant_id", "display_name", "kms_guard", "tags")}
+
+
+def test_gate_fails_a_record_update_that_drops_fields_data_loss(shipped_stack_dir: Path, tmp_path: Path) -> None:
+    # The tester's repro: a taken-over record, then a synth without the discovery file renders the product's
+    # fields only; the provider's update writes the whole record, so every other field is deleted.
+    plan = write_plan(
+        tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, product_fields(TAKEN_OVER_RECORD))]}
+    )
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    assert gated.returncode == 3
+    lost = "archived, contacts, created_at, features, input_prefix, legacy, results_prefix, retention_days, status"
+    assert gated.stderr.splitlines() == [
+        f"WARNING: the plan deletes data in tenant records: {DEMO_ITEM} (removes fields {lost})"
+    ]
+    report = (tmp_path / "AUDIT.md").read_text(encoding="utf-8")
+    assert (
+        "> [!CAUTION]\n> **This plan deletes data in tenant records:**\n"
+        f"> - `{DEMO_ITEM}` (tenant `demo-tenant`): removes fields "
+        + ", ".join(f"`{f}`" for f in lost.split(", "))
+        + ".\n"
+    ) in report
+    assert f"- tenant `demo-tenant`: `{DEMO_ITEM}`\n  - **removes fields** `archived`, `contacts`" in report
+    ungated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan))
+    assert ungated.returncode == 0 and "deletes data in tenant records" in ungated.stderr
+
+
+def test_gate_fails_a_record_update_that_changes_a_field_the_product_does_not_manage(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    # A field another writer changed since Terraform last wrote the record: the apply writes the old value back.
+    after = {**TAKEN_OVER_RECORD, "status": {"S": "suspended"}, "retention_days": {"N": "90"}}
+    plan = write_plan(tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, after)]})
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    assert gated.returncode == 3
+    assert gated.stderr.splitlines() == [
+        f"WARNING: the plan deletes data in tenant records: {DEMO_ITEM} (overwrites fields retention_days, status)"
+    ]
+
+
+def test_gate_passes_a_record_update_of_the_products_own_fields_only(shipped_stack_dir: Path, tmp_path: Path) -> None:
+    after = {
+        **TAKEN_OVER_RECORD,
+        "display_name": {"S": "Demo"},
+        "kms_guard": {"BOOL": True},
+        "tags": {"M": {"Tenant": {"S": "demo-tenant"}, "CostCenter": {"S": "cc-1"}}},
+    }
+    plan = write_plan(tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, after)]})
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    assert gated.returncode == 0, gated.stderr
+    assert gated.stderr == ""
+    report = (tmp_path / "AUDIT.md").read_text(encoding="utf-8")
+    assert f"- tenant `demo-tenant`: `{DEMO_ITEM}`\n  - sets `display_name`, `kms_guard`, `tags`\n" in report
