@@ -421,7 +421,7 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
         f"Wrote {shown}."
     )
     print(
-        f"Next: review {shown} and commit it; set adopt_file to it (or CCI_ADOPT_FILE={shown}); pipenv run synth; "
+        f"Next: review {shown}; set adopt_file to it in cdktf.json and commit both; pipenv run synth; "
         'terraform plan (README, "Adopting an existing foundation").'
     )
     return 0

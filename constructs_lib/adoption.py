@@ -63,6 +63,10 @@ from constructs_lib.retention import BucketRetention, bucket_retention
 FORMAT = 1
 #: Written by the synth beside cdk.tf.json when adopt_file is set.
 IMPORTS_FILE = "imports.tf.json"
+#: Written beside it: the adoption marker (``render_marker``).
+MARKER_FILE = "adoption.tf.json"
+#: The marker's address, and the alias of the provider configuration it is bound to.
+MARKER_ADDRESS, MARKER_PROVIDER_ALIAS = "terraform_data.adoption", "adoption"
 #: Where a tenant record stands towards Terraform.
 OUTSIDE, TAKEN_OVER = "outside", "taken_over"
 #: The fields of a tenant record the product writes (constructs_lib.tenant_file).
@@ -668,6 +672,43 @@ def render_imports(adoption: Adoption, outside: Sequence[str]) -> str:
             "tenant_records_outside_terraform": list(outside),
         },
         "import": [{"to": address, "id": escape_terraform(import_id)} for address, import_id in adoption.imports()],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_marker(adopt_file_name: str) -> str:
+    """``adoption.tf.json``: the marker that keeps an adopted stack from being planned without its discovery file.
+
+    A ``terraform_data.adoption`` resource (Terraform's built-in provider: no remote
+    object, no lock-file entry), ``input`` the discovery file's name, bound to an aliased
+    configuration of the built-in provider that only this file declares. After the first
+    apply it is in state. A later synth without ``adopt_file`` no longer writes this file,
+    and Terraform then cannot plan at all: to plan the destroy of the orphaned marker it
+    needs the provider configuration ``provider["terraform.io/builtin/terraform"].adoption``,
+    which left with it ("Provider configuration not present"). ``prevent_destroy`` alone
+    would not do: it protects a resource only while its block is in the configuration
+    (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle); it is
+    here against ``-replace`` and ``terraform destroy``. To retire adoption on purpose:
+    ``terraform state rm terraform_data.adoption`` (README, "Adopting an existing foundation").
+    """
+    document = {
+        "//": {
+            "comment": (
+                "CCI Lite adoption marker, written by the synth because adopt_file is set; do not edit. Once applied, "
+                "a synth without adopt_file cannot be planned: Terraform stops with 'Provider configuration not "
+                f"present' for {MARKER_ADDRESS} ({_GUIDE})."
+            ),
+        },
+        "provider": {"terraform": [{"alias": MARKER_PROVIDER_ALIAS}]},
+        "resource": {
+            "terraform_data": {
+                "adoption": {
+                    "provider": f"terraform.{MARKER_PROVIDER_ALIAS}",
+                    "input": adopt_file_name,
+                    "lifecycle": {"prevent_destroy": True},
+                }
+            }
+        },
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

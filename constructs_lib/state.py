@@ -42,7 +42,14 @@ ENVIRONMENT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
 
 #: Files the synth writes into a stack directory or the output directory; state must not be one of them.
 GENERATED_NAMES = frozenset(
-    {"cdk.tf.json", "tenants.tf.json", "imports.tf.json", ".terraform.lock.hcl", ".cci-lite-generated.json"}
+    {
+        "cdk.tf.json",
+        "tenants.tf.json",
+        "imports.tf.json",
+        "adoption.tf.json",
+        ".terraform.lock.hcl",
+        ".cci-lite-generated.json",
+    }
 )
 
 

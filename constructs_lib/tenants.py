@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import jsii
 from cdktf import IStackSynthesizer, ISynthesisSession, TerraformIterator, TerraformOutput, TerraformStack, Token
 from constructs import Construct
 
 from constructs_lib import tenant_file
-from constructs_lib.adoption import IMPORTS_FILE, Adoption, partition_tenants, render_imports
+from constructs_lib.adoption import (
+    IMPORTS_FILE,
+    MARKER_FILE,
+    Adoption,
+    partition_tenants,
+    render_imports,
+    render_marker,
+)
 from constructs_lib.bindings import DynamodbTable, DynamodbTableItem
 from constructs_lib.config import Settings, Tenant
 
@@ -29,7 +36,8 @@ class TenantModule(Construct):
     output here refer to its locals. Every synth of the stack writes both files.
 
     With ``adoption`` (a discovery file, constructs_lib.adoption) the module also
-    writes ``imports.tf.json`` (an import block per object found), leaves out the
+    writes ``imports.tf.json`` (an import block per object found) and
+    ``adoption.tf.json`` (the marker ``terraform_data.adoption``), leaves out the
     items of records that exist outside Terraform, and renders taken-over records
     with every field they had.
 
@@ -77,6 +85,7 @@ class TenantModule(Construct):
         }
         if adoption is not None:
             files[IMPORTS_FILE] = render_imports(adoption, partition.outside)
+            files[MARKER_FILE] = render_marker(PurePath(adoption.source).name)
         stack = TerraformStack.of(self)
         stack.synthesizer = FilesBesideStack(stack, stack.synthesizer, files)
 

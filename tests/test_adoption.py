@@ -549,13 +549,55 @@ def test_synth_with_adopt_file_imports_exactly_what_was_found(found: Adoption, t
     assert sorted(stack["locals"]["tenant_tags"]) == ["acme", "demo-tenant"]
 
 
-def test_adopted_stack_passes_terraform_validate(found: Adoption, tmp_path: Path) -> None:
+def test_adopted_stack_passes_terraform_validate_with_the_committed_lock_file(found: Adoption, tmp_path: Path) -> None:
     require_tool("terraform", terraform.terraform_binary())
     stack_dir = adopted_stack(tmp_path / "out", found)
+    # The marker's builtin provider (terraform.io/builtin/terraform) needs no entry in the lock file.
+    shutil.copy(PROJECT_DIR / ".terraform.lock.hcl", stack_dir / ".terraform.lock.hcl")
     env = terraform.terraform_env(terraform.write_cli_config(tmp_path), {"TF_DATA_DIR": str(tmp_path / ".terraform")})
-    terraform.run(["init", "-backend=false", "-input=false", "-no-color"], cwd=stack_dir, env=env)
+    terraform.run(["init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"], cwd=stack_dir, env=env)
     report = json.loads(terraform.run(["validate", "-json", "-no-color"], cwd=stack_dir, env=env, check=False).stdout)
     assert report["valid"] is True and report["warning_count"] == 0, report["diagnostics"]
+
+
+def test_synth_with_adopt_file_writes_a_marker_terraform_will_not_let_go_of(found: Adoption, tmp_path: Path) -> None:
+    stack_dir = adopted_stack(tmp_path, dataclasses.replace(found, source="adopt.json"))
+    marker = json.loads((stack_dir / adopt.MARKER_FILE).read_text(encoding="utf-8"))
+    assert marker["provider"] == {"terraform": [{"alias": "adoption"}]}
+    assert marker["resource"] == {
+        "terraform_data": {
+            "adoption": {
+                "provider": "terraform.adoption",
+                "input": "adopt.json",
+                "lifecycle": {"prevent_destroy": True},
+            }
+        }
+    }
+    assert "resource" not in json.loads((stack_dir / adopt.IMPORTS_FILE).read_text(encoding="utf-8"))
+
+
+def test_refuses_a_plan_of_an_adopted_stack_synthesized_without_its_discovery_file(
+    found: Adoption, tmp_path: Path
+) -> None:
+    """The marker alone, with the real Terraform: once applied, a configuration without it cannot be planned."""
+    require_tool("terraform", terraform.terraform_binary())
+    stack_dir = adopted_stack(tmp_path / "out", found)
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(stack_dir / adopt.MARKER_FILE, work / adopt.MARKER_FILE)
+    (work / "rest.tf.json").write_text("{}", encoding="utf-8")  # the rest of the stack, which stays
+    env = terraform.terraform_env(terraform.write_cli_config(tmp_path))
+    terraform.run(["init", "-input=false", "-no-color"], cwd=work, env=env)
+    terraform.run(["apply", "-auto-approve", "-input=false", "-no-color"], cwd=work, env=env)
+    (work / adopt.MARKER_FILE).unlink()  # what a synth without adopt_file does to the stack directory
+    refused = terraform.run(["plan", "-input=false", "-no-color"], cwd=work, env=env, check=False)
+    assert refused.returncode == 1
+    text = " ".join(refused.stderr.split())
+    assert "Error: Provider configuration not present" in text
+    assert "To work with terraform_data.adoption (orphan) its original provider configuration" in text
+    # The deliberate way out (README): take the marker out of state.
+    terraform.run(["state", "rm", "-no-color", "terraform_data.adoption"], cwd=work, env=env)
+    assert terraform.run(["plan", "-input=false", "-no-color", "-detailed-exitcode"], cwd=work, env=env).returncode == 0
 
 
 #: sha256 of every file of the shipped synth (cdktf.json and tenants.json as committed), taken

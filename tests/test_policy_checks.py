@@ -278,6 +278,21 @@ def test_scan_of_an_adopted_stack_leaves_only_import_blocks_out_and_says_so(synt
     assert {(f.check, f.address) for f, _ in scanned.skipped} == WAIVED
 
 
+def test_scan_of_an_adopted_stack_checks_its_marker_file_without_a_parsing_error(
+    synth_file: Path, tmp_path: Path
+) -> None:
+    from constructs_lib.adoption import MARKER_FILE, render_marker
+
+    require_tool("checkov", checkov_binary())
+    stack_dir = tmp_path / "adopted"
+    shutil.copytree(synth_file.parent, stack_dir)
+    (stack_dir / "imports.tf.json").write_text(json.dumps(IMPORTS), encoding="utf-8")
+    (stack_dir / MARKER_FILE).write_text(render_marker("adopt.json"), encoding="utf-8")
+    scanned = scan(stack_dir, load_waivers())
+    assert scanned.ok and scanned.unparsed == (), scanned.lines()
+    assert {(f.check, f.address) for f, _ in scanned.skipped} == WAIVED
+
+
 def test_scan_of_an_imports_file_holding_more_than_import_blocks_checks_it(synth_file: Path, tmp_path: Path) -> None:
     require_tool("checkov", checkov_binary())
     stack_dir = tmp_path / "adopted"
