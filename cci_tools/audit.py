@@ -44,7 +44,9 @@ flagged as loudly as a delete.
 ``--fail-on-destroy`` exits with status 3 on a delete or replace of any resource of
 the stack (a tenant record only while its tenant is still in the tenants file:
 removing a tenant deletes its record on purpose), on a tenant record update that
-deletes data, on a create of a named resource or tenant record the account already
+deletes data, on a plan that imports (right only for the first adoption of the stack,
+and then passed with ``--expect-imports``; otherwise a state that does not know the
+adopted foundation: a fork), on a create of a named resource or tenant record the account already
 has, and on such a create that could not be checked: a gate for a CI pipeline or a
 Terraform Cloud run task.
 """
@@ -1062,6 +1064,7 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
             "",
         ]
     lines += _loss_lines(record_losses(plan))
+    lines += _import_lines(len(imported))
     if fork is not None:
         lines += _fork_lines(fork)
     outside = tenants_outside_terraform(stack) if stack is not None else []
@@ -1103,6 +1106,22 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
                     lines.extend(f"  {line}" for line in consequences(change))
     lines += _outside_lines(outside)
     return "\n".join([*lines, ""]), [d.address for d in destroyed]
+
+
+def _import_lines(count: int) -> list[str]:
+    """The caution on a plan that imports: the first adoption of the stack, or a forked state."""
+    if not count:
+        return []
+    return [
+        "> [!CAUTION]",
+        f"> **This plan imports {count} existing object(s) into this state.** That is right only for the first "
+        "adoption of this stack. If the stack was adopted before, this state is not the one that manages these "
+        "objects (another backend, state file, `-backend-config`, workspace or stack name than the one the "
+        "adoption was applied with): applying would make a second state manage the same foundation. Stop, unless "
+        "this is the plan of the stack's first adoption (`--expect-imports`; README, \"Adopting an existing "
+        'foundation").',
+        "",
+    ]
 
 
 def _outside_lines(outside: list[str]) -> list[str]:
@@ -1147,12 +1166,18 @@ def main(argv: list[str]) -> int:
         help=f"default: AUDIT.md, or with --plan {REVIEW_FILE} in the stack directory (ignored by git with cdktf.out/)",
     )
     parser.add_argument(
+        "--expect-imports",
+        action="store_true",
+        help="the plan is the first adoption of the stack: with --fail-on-destroy, its imports do not fail the "
+        "gate (anything else still does); use it for that one plan only",
+    )
+    parser.add_argument(
         "--fail-on-destroy",
         action="store_true",
         help="exit 3 if the plan deletes or replaces any resource of the stack (a tenant record while its tenant "
         "is still in the tenants file), deletes data in a tenant record (removes a field, or overwrites one the "
-        "product does not manage), or creates a named resource or tenant record that the account already "
-        "has or that could not be checked against the account",
+        "product does not manage), imports existing objects (unless --expect-imports), or creates a named "
+        "resource or tenant record that the account already has or that could not be checked against the account",
     )
     args = parser.parse_args(argv)
     stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
@@ -1202,6 +1227,15 @@ def main(argv: list[str]) -> int:
         print(
             "WARNING: the plan deletes or replaces resources of the stack: "
             + "; ".join(f"{d.address} ({d.action}: {d.consequence})" for d in destroyed),
+            file=sys.stderr,
+        )
+        failed = True
+    imports = sum(1 for c in (plan or {}).get("resource_changes", []) if c["change"].get("importing"))
+    if imports and not args.expect_imports:
+        print(
+            f"WARNING: the plan imports {imports} existing object(s) into this state: right only for the first "
+            "adoption of this stack; if the stack was adopted before, this state is not the one that manages them "
+            "(a forked state): stop; for the first adoption's plan, pass --expect-imports",
             file=sys.stderr,
         )
         failed = True

@@ -777,3 +777,57 @@ def test_gate_passes_a_record_update_of_the_products_own_fields_only(shipped_sta
     assert gated.stderr == ""
     report = (tmp_path / "AUDIT.md").read_text(encoding="utf-8")
     assert f"- tenant `demo-tenant`: `{DEMO_ITEM}`\n  - sets `display_name`, `kms_guard`, `tags`\n" in report
+
+
+# --- a plan that imports: the first adoption, or a fork ------------------------------------------
+
+
+def importing(address: str, import_id: str, actions: list[str]) -> dict[str, Any]:
+    entry = change(address, actions, {"bucket": import_id}, {"bucket": import_id})
+    entry["change"]["importing"] = {"id": import_id}
+    return entry
+
+
+def imports_plan() -> dict[str, Any]:
+    """What a plan of an adopted stack from empty state looks like: everything that exists is imported."""
+    return {
+        "resource_changes": [
+            importing("aws_s3_bucket.input", INPUT_BUCKET, ["no-op"]),
+            importing("aws_s3_bucket_versioning.input", f"{INPUT_BUCKET},{ACCOUNT}", ["update"]),
+        ]
+    }
+
+
+def test_gate_fails_a_plan_that_imports_unless_imports_are_expected_forked_state(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    # A fresh clone of an adopted stack, planned from empty state (another backend, path or workspace), imports
+    # the foundation again instead of creating it: it looks like the first adoption, and only the operator knows.
+    plan = write_plan(tmp_path, imports_plan())
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    assert gated.returncode == 3
+    assert gated.stderr.splitlines() == [
+        "WARNING: the plan imports 2 existing object(s) into this state: right only for the first adoption of this "
+        "stack; if the stack was adopted before, this state is not the one that manages them (a forked state): "
+        "stop; for the first adoption's plan, pass --expect-imports"
+    ]
+    report = (tmp_path / "AUDIT.md").read_text(encoding="utf-8")
+    assert (
+        "> [!CAUTION]\n> **This plan imports 2 existing object(s) into this state.** That is right only for the "
+        "first adoption of this stack. If the stack was adopted before, this state is not the one that manages "
+        "these objects"
+    ) in report
+    expected = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy", "--expect-imports")
+    assert (expected.returncode, expected.stderr) == (0, "")
+    assert "> [!CAUTION]\n> **This plan imports 2 existing object(s) into this state.**" in (
+        tmp_path / "AUDIT.md"
+    ).read_text(encoding="utf-8")
+
+
+def test_expect_imports_does_not_pass_a_plan_that_deletes(shipped_stack_dir: Path, tmp_path: Path) -> None:
+    plan = imports_plan()
+    plan["resource_changes"].append(change("aws_s3_bucket.results", ["delete"]))
+    path = write_plan(tmp_path, plan)
+    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy", "--expect-imports")
+    assert gated.returncode == 3
+    assert gated.stderr.splitlines()[0].startswith("WARNING: the plan deletes or replaces resources of the stack")
