@@ -244,7 +244,10 @@ def read_table(live: LiveAccount, name: str) -> tuple[dict[str, Any] | None, lis
     }
     if (facts["hash_key"], facts["hash_key_type"]) != adopt.TABLE_HASH_KEY or facts["range_key"] is not None:
         return facts, []  # refused: its records are not tenant records keyed as the stack keys them
-    items = list(live.read_pages("dynamodb", "scan", "Items", TableName=name, ConsistentRead=True))
+    items = [
+        adopt.item_json(item)  # binary values as base64, as DynamoDB JSON and the provider hold them
+        for item in live.read_pages("dynamodb", "scan", "Items", TableName=name, ConsistentRead=True)
+    ]
     return facts, items
 
 
@@ -573,7 +576,7 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
                 f"take-over: {tenant_id!r} has no record in {table}; the next apply creates it, nothing to take over"
             )
         else:
-            records[tenant_id] = got["Item"]
+            records[tenant_id] = adopt.item_json(got["Item"])
     pulled = _terraform(["state", "pull"], stack_dir).stdout
     state = json.loads(pulled) if pulled.strip() else {}
     in_state = {

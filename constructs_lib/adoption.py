@@ -38,6 +38,8 @@ own (``tenant_id``, ``display_name``, ``kms_guard``, ``tags``), so none is lost.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -365,6 +367,40 @@ def parse_adoption(document: Any, source: str) -> Adoption:
     )
 
 
+def item_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as boto3 returns it (binary values as ``bytes``) in DynamoDB JSON, as the discovery file and the
+    provider hold it: every ``B`` and ``BS`` value base64 (standard alphabet, padded), at any depth in ``L`` and
+    ``M``; everything else as it is.
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html
+    """
+    return {name: _value_json(value) for name, value in item.items()}
+
+
+def _value_json(value: Any) -> Any:
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return value
+    ((kind, inner),) = value.items()
+    if kind == "B" and isinstance(inner, bytes | bytearray):
+        return {"B": base64.b64encode(bytes(inner)).decode("ascii")}
+    if kind == "BS" and isinstance(inner, list | tuple):
+        return {
+            "BS": [base64.b64encode(bytes(v)).decode("ascii") if isinstance(v, bytes | bytearray) else v for v in inner]
+        }
+    if kind == "M" and isinstance(inner, Mapping):
+        return {"M": {k: _value_json(v) for k, v in inner.items()}}
+    if kind == "L" and isinstance(inner, list | tuple):
+        return {"L": [_value_json(v) for v in inner]}
+    return {kind: inner}
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def item_json_problems(item: Any, where: str) -> list[str]:
     """Problems of a DynamoDB item in DynamoDB JSON (attribute name -> typed value); [] if it is one."""
     if not isinstance(item, dict) or not item:
@@ -377,10 +413,17 @@ def _value_problems(value: Any, where: str) -> list[str]:
         return [f"{where} must be one DynamoDB typed value such as {{'S': 'text'}}, got {describe(value)}"]
     ((kind, inner),) = value.items()
     if kind in _SCALAR_TYPES:
-        return [] if isinstance(inner, _SCALAR_TYPES[kind]) else [f"{where}.{kind} has the wrong type"]
+        if not isinstance(inner, _SCALAR_TYPES[kind]):
+            return [f"{where}.{kind} has the wrong type"]
+        if kind == "B" and not _is_base64(str(inner)):
+            return [f"{where}.B must be base64 (as DynamoDB JSON writes binary), got {inner!r}"]
+        return []
     if kind in _SET_TYPES:
         ok = isinstance(inner, list) and inner and all(isinstance(v, str) for v in inner)
-        return [] if ok else [f"{where}.{kind} must be a non-empty list of strings"]
+        if not ok:
+            return [f"{where}.{kind} must be a non-empty list of strings"]
+        bad = [v for v in inner if kind == "BS" and not _is_base64(v)]
+        return [f"{where}.BS must hold base64 values (as DynamoDB JSON writes binary), got {bad[0]!r}"] if bad else []
     if kind == "M":
         if not isinstance(inner, dict):
             return [f"{where}.M must be an object"]

@@ -210,6 +210,56 @@ def test_first_discovery_takes_every_existing_record_of_the_tenants_file_as_outs
     assert "Records of tenants not in the tenants file, left alone: initech" in render_table(adoption, TENANTS)
 
 
+#: A hand-made record with every DynamoDB type, binary ones included, as boto3 writes it (bytes) ...
+EVERY_TYPE_WIRE: dict[str, Any] = {
+    "tenant_id": {"S": "demo-tenant"},
+    "display_name": {"S": "Demo Tenant"},
+    "logo": {"B": b"\x89PNG\r\n\x1a\n\x00\xff"},
+    "keys": {"BS": [b"\x00\x01", b"\xfe\xff"]},
+    "archived": {"NULL": True},
+    "legacy": {"BOOL": False},
+    "shards": {"NS": ["1", "2.5"]},
+    "features": {"SS": ["sentiment"]},
+    "history": {"L": [{"M": {"at": {"S": "2025-11-06"}, "blob": {"B": b"\x01"}}}, {"N": "7"}]},
+}
+#: ... and as DynamoDB JSON holds it, which is what the provider reads and writes (B and BS in base64).
+EVERY_TYPE_JSON: dict[str, Any] = {
+    **EVERY_TYPE_WIRE,
+    "logo": {"B": "iVBORw0KGgoA/w=="},
+    "keys": {"BS": ["AAE=", "/v8="]},
+    "history": {"L": [{"M": {"at": {"S": "2025-11-06"}, "blob": {"B": "AQ=="}}}, {"N": "7"}]},
+}
+
+
+def test_binary_attributes_round_trip_through_discovery_and_take_over(aws: Callable[..., Any]) -> None:
+    # The tester's repro: a B field in a record of a tenant in the tenants file stopped discovery
+    # ("Object of type bytes is not JSON serializable").
+    settings, client = fresh(aws, "eu-north-1")
+    client("dynamodb").put_item(TableName="cci-lite-config", Item=EVERY_TYPE_WIRE)
+    live = LiveAccount.connect(region="eu-north-1", account_id=ACCOUNT)
+    adoption = discover(live, settings, TENANTS)
+    assert adoption.tenant_records["demo-tenant"].item == EVERY_TYPE_JSON
+    text = adopt.render_adoption(adoption)
+    parsed = adopt.parse_adoption(json.loads(text), "adopt.json")
+    assert parsed.tenant_records["demo-tenant"].item == EVERY_TYPE_JSON
+    # Taken over, the synth renders every field back exactly as the record holds it.
+    taken = dataclasses.replace(
+        parsed, tenant_records={"demo-tenant": TenantRecord(terraform="taken_over", item=EVERY_TYPE_JSON)}
+    )
+    partition = adopt.partition_tenants(taken, TENANTS)
+    rendered = json.loads(tenant_file.render(settings, TENANTS, extra_fields=partition.extra_fields))
+    record = json.loads(rendered["locals"]["tenant_config_items"]["demo-tenant"])
+    assert {k: v for k, v in record.items() if k not in adopt.MANAGED_FIELDS} == {
+        k: v for k, v in EVERY_TYPE_JSON.items() if k not in adopt.MANAGED_FIELDS
+    }
+    assert adopt.item_json(EVERY_TYPE_WIRE) == EVERY_TYPE_JSON
+
+
+def test_refuses_a_binary_attribute_that_is_not_base64_in_the_discovery_file() -> None:
+    problems = adopt.item_json_problems({"tenant_id": {"S": "x"}, "logo": {"B": "not base64!"}}, "item")
+    assert problems == ["item.logo.B must be base64 (as DynamoDB JSON writes binary), got 'not base64!'"]
+
+
 def test_refuses_credentials_for_another_account(built: hand_built.HandBuilt) -> None:
     with pytest.raises(Refused) as refused:
         _connect(dataclasses.replace(admin_settings(), account_id="111122223333"))
