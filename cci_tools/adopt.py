@@ -39,8 +39,8 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,12 @@ from cci_tools import terraform, tools
 from cci_tools.live import LiveAccount, LiveReadError, LiveUnavailable
 from constructs_lib import adoption as adopt
 from constructs_lib.adoption import Adoption, Found, TenantRecord
+from constructs_lib.backends import LocalBackendSettings
 from constructs_lib.config import Settings, Tenant, display_path, load_app_settings, load_tenants
 from constructs_lib.errors import ConfigError
 from constructs_lib.naming import BUCKET_ROLES, Names
 from constructs_lib.output import output_dir
-from constructs_lib.state import stack_state_evidence
+from constructs_lib.state import stack_state_evidence, state_location
 from constructs_lib.tenant_file import FILE_NAME as TENANTS_FILE
 from constructs_lib.tenant_file import ITEMS_LOCAL
 
@@ -262,11 +263,16 @@ def discover(
     previous: Adoption | None = None,
     accepted: Sequence[str] = (),
     source: str = "adopt",
+    in_state: Collection[str] = (),
 ) -> Adoption:
     """Read the account (read-only) into an Adoption for ``settings``; not yet checked (see ``refusals``).
 
-    ``previous``: the discovery file this one replaces; what it decided carries over
-    (taken-over records, records left outside, accepted principal removals).
+    ``in_state``: the tenant ids whose record Terraform state holds (``read_state``; default
+    none: a stack without state). A live record of a tenant of the tenants file is
+    Terraform's when the state holds it (a record taken over keeps the fields it was taken
+    over with), and outside Terraform, untouched, when it does not: whatever an earlier
+    discovery said. ``previous``: the discovery file this one replaces; its taken-over
+    records and accepted principal removals carry over.
     """
     names = Names(settings=settings)
     found: dict[str, tuple[bool, dict[str, Any]]] = {}
@@ -293,14 +299,16 @@ def discover(
 
     live_records = {str(item["tenant_id"]["S"]): item for item in items if "S" in item.get("tenant_id", {})}
     wanted = {t.tenant_id for t in tenants}
+    managed = set(in_state)
     records: dict[str, TenantRecord] = {}
     for tenant_id in sorted(wanted & set(live_records)):
         before = previous.tenant_records.get(tenant_id) if previous else None
-        if before is not None and before.terraform == adopt.TAKEN_OVER:
-            records[tenant_id] = before  # Terraform's now: its fields are the ones it was taken over with
-        elif before is not None or previous is None or tenant_id in previous.other_records:
+        if tenant_id not in managed:
+            # Not in state: made outside Terraform (or a take-over that never reached the state). Left untouched.
             records[tenant_id] = TenantRecord(terraform=adopt.OUTSIDE, item=live_records[tenant_id])
-        # else: created since the previous discovery, while the stack was synthesized with it: by Terraform.
+        elif before is not None and before.terraform == adopt.TAKEN_OVER:
+            records[tenant_id] = before  # Terraform's: rendered with the fields it was taken over with
+        # else: in state and never taken over: Terraform created it, and manages it.
     carried = previous.accepted_principal_removals if previous else ()
     return Adoption(
         stack=settings.stack,
@@ -308,7 +316,8 @@ def discover(
         region=settings.region,
         resources=resources,
         tenant_records=records,
-        other_records=tuple(sorted(set(live_records) - wanted)),
+        # A record in state whose tenant left the tenants file is Terraform's to delete, not left alone.
+        other_records=tuple(sorted(set(live_records) - wanted - managed)),
         accepted_principal_removals=tuple(sorted({*carried, *accepted})),
         source=source,
     )
@@ -326,8 +335,11 @@ def accepted_problems(adoption: Adoption, settings: Settings, accepted: Sequence
     ]
 
 
-def render_table(adoption: Adoption, tenants: Sequence[Tenant]) -> str:
-    """The discovery as a table a person reads: address, found or missing, import id, first plan."""
+def render_table(adoption: Adoption, tenants: Sequence[Tenant], in_state: Collection[str] = ()) -> str:
+    """The discovery as a table a person reads: address, found or missing, import id, first plan.
+
+    ``in_state``: the tenant ids whose record Terraform state holds (FOUND ``in state``).
+    """
     rows = [("ADDRESS", "FOUND", "IMPORT ID", "FIRST PLAN")]
     for address, entry in sorted(adoption.resources.items()):
         plan = list(entry.first_plan) or ["no change"]
@@ -336,7 +348,10 @@ def render_table(adoption: Adoption, tenants: Sequence[Tenant]) -> str:
     for tenant in sorted(tenants, key=lambda t: t.tenant_id):
         exists = adoption.record_exists(tenant.tenant_id)
         line = adopt.tenant_record_line(tenant.tenant_id, adoption)
-        rows.append((ITEM_ADDRESS.format(tenant.tenant_id), "found" if exists else "missing", "-", line))
+        shown = "found" if exists else "missing"
+        if tenant.tenant_id in in_state and tenant.tenant_id not in adoption.tenant_records:
+            shown, line = "in state", "in Terraform state: Terraform manages it"
+        rows.append((ITEM_ADDRESS.format(tenant.tenant_id), shown, "-", line))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])), row[3]]).rstrip() for row in rows]
     if adoption.other_records:
@@ -369,6 +384,82 @@ def _connect(settings: Settings) -> LiveAccount:
     return live
 
 
+@dataclass(frozen=True, kw_only=True)
+class StateView:
+    """What a stack's Terraform state holds: its managed resources, and the tenant ids of its record instances."""
+
+    resources: int
+    records: frozenset[str]
+
+
+NO_STATE = StateView(resources=0, records=frozenset())
+
+
+def state_view(state: Mapping[str, Any]) -> StateView:
+    """``state`` (Terraform state v4, as ``terraform state pull`` prints it) in the terms discovery needs."""
+    resources = [r for r in state.get("resources", []) if isinstance(r, dict) and r.get("mode", "managed") == "managed"]
+    records = {
+        str(instance.get("index_key"))
+        for r in resources
+        if r.get("type") == "aws_dynamodb_table_item" and r.get("name") == "tenant_config"
+        for instance in r.get("instances", [])
+    }
+    return StateView(resources=len(resources), records=frozenset(records))
+
+
+def read_state(stack_dir: Path, *, environ: Mapping[str, str] = os.environ) -> StateView:
+    """The state of an initialized stack directory, read-only, with ``terraform state pull`` (any backend, and the
+    ``-backend-config`` it was initialized with). Raises Refused when Terraform cannot read it."""
+    pulled = _terraform(["state", "pull"], stack_dir, environ=environ, what="adopt").stdout
+    return state_view(json.loads(pulled) if pulled.strip() else {})
+
+
+def stack_state(settings: Settings, environ: Mapping[str, str], *, first: bool, shown: str) -> StateView:
+    """The stack's state for discovery; refuses (Refused) where it cannot be read, or where a first discovery
+    (``first``: no discovery file ``shown`` yet) finds state: see ``run_discovery``."""
+    out_dir = output_dir(environ)
+    stack_dir = (out_dir / "stacks" / settings.stack).resolve()
+    where = display_path(stack_dir)
+    init = f"run pipenv run synth, then terraform -chdir={where} init, then discovery again"
+    why = "discovery reads it to tell the tenant records Terraform manages from those made by hand"
+    view: StateView | None = None
+    if (stack_dir / ".terraform" / "terraform.tfstate").is_file():
+        if terraform.terraform_binary() is None:
+            raise Refused([f"adopt: {why}, with Terraform: {tools.MISSING['terraform']}"])
+        view = read_state(stack_dir, environ=environ)
+        evidence = f"{view.resources} resource(s) in the state {where} was initialized with" if view.resources else None
+    else:
+        evidence = stack_state_evidence(settings.stack, settings.backend, out_dir)
+    if first and evidence is not None:
+        raise Refused(
+            [
+                f"adopt: stack {settings.stack} already has Terraform state ({evidence}) and {shown} does not "
+                "exist; a first discovery would take the tenant records Terraform created for records made by "
+                "hand and leave them out of the stack, so the next plan would delete them: run discovery with "
+                "--out on the discovery file the stack was adopted with (its adopt_file)"
+            ]
+        )
+    if view is not None or first:
+        return view or NO_STATE
+    if evidence is not None:
+        raise Refused(
+            [
+                f"adopt: stack {settings.stack} has Terraform state ({evidence}), and {why}, but {where} is not "
+                f"initialized: {init}"
+            ]
+        )
+    if not isinstance(settings.backend, LocalBackendSettings):
+        location = state_location(settings.stack, settings.backend, out_dir)
+        kept = location.shown if location is not None else "Terraform Cloud"
+        raise Refused(
+            [
+                f"adopt: stack {settings.stack} keeps its state in {kept}, which {why.replace('reads it', 'reads')}, "
+                f"but {where} is not initialized: {init}"
+            ]
+        )
+    return NO_STATE  # a local state file that does not exist or holds nothing
+
+
 def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[str, str]) -> int:
     settings, tenants = _load(environ)
     target = out or settings.adopt_file
@@ -390,20 +481,12 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
                     f"{previous.region}), not of {settings.stack}; choose another --out"
                 ]
             )
-    else:
-        evidence = stack_state_evidence(settings.stack, settings.backend, output_dir(environ))
-        if evidence is not None:
-            raise Refused(
-                [
-                    f"adopt: stack {settings.stack} already has Terraform state ({evidence}) and {shown} does not "
-                    "exist; a first discovery would take the tenant records Terraform created for records made by "
-                    "hand and leave them out of the stack, so the next plan would delete them: run discovery with "
-                    "--out on the discovery file the stack was adopted with (its adopt_file)"
-                ]
-            )
+    state = stack_state(settings, environ, first=previous is None, shown=shown)
     live = _connect(settings)
     try:
-        adoption = discover(live, settings, tenants, previous=previous, accepted=accepted, source="adopt")
+        adoption = discover(
+            live, settings, tenants, previous=previous, accepted=accepted, source="adopt", in_state=state.records
+        )
     except LiveReadError as why:
         raise Refused([f"adopt: cannot read what account {settings.account_id} has: {why}"]) from None
     problems = accepted_problems(adoption, settings, accepted) + adopt.refusals(adoption, settings, command=command)
@@ -411,7 +494,7 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
         raise Refused(problems)
     adoption = replace(adoption, source=shown)
     print(f"Discovery of {settings.stack} in account {settings.account_id}, {settings.region} (read-only):")
-    print(render_table(adoption, tenants))
+    print(render_table(adoption, tenants, state.records))
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_text(adopt.render_adoption(adoption), encoding="utf-8")
@@ -436,12 +519,19 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _terraform(args: Sequence[str], stack_dir: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+def _terraform(
+    args: Sequence[str],
+    stack_dir: Path,
+    *,
+    check: bool = True,
+    environ: Mapping[str, str] = os.environ,
+    what: str = "take-over",
+) -> subprocess.CompletedProcess[str]:
+    env = {**environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
     result = terraform.run(args, cwd=stack_dir, env=env, check=False)
     if check and result.returncode != 0:
         text = " ".join(_ANSI.sub("", result.stdout + result.stderr).split())[-600:]
-        raise Refused([f"take-over: terraform {' '.join(args[:1])} failed in {display_path(stack_dir)}: {text}"])
+        raise Refused([f"{what}: terraform {' '.join(args[:2])} failed in {display_path(stack_dir)}: {text}"])
     return result
 
 

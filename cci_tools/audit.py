@@ -439,7 +439,8 @@ def render_report(stack: Json, waivers: Sequence[Waiver], *, provenance: Provena
         lines += [
             "",
             f"Records outside Terraform (they exist in the table, and `aws_dynamodb_table_item` cannot import them): "
-            f"{', '.join(code(t) for t in outside)}. Terraform neither creates nor changes them; "
+            f"{', '.join(code(t) for t in outside)}. The configuration leaves them out, so Terraform neither creates "
+            "nor changes them (a plan made from state that still holds one deletes it, and its review says so); "
             f"`pipenv run adopt take-over {' '.join(visible(t) for t in outside)}` brings them in with every field "
             "they have.",
         ]
@@ -1068,6 +1069,7 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
     if fork is not None:
         lines += _fork_lines(fork)
     outside = tenants_outside_terraform(stack) if stack is not None else []
+    deleted = {t for c in changes if "delete" in c["change"]["actions"] and (t := _tenant_of(c["address"]))}
     if not changes and not imported:
         return "\n".join([*lines, "No changes.", *_outside_lines(outside), ""]), [d.address for d in destroyed]
     summary = [f"{len(imported)} to import"] if imported else []
@@ -1104,7 +1106,7 @@ def render_changes(plan: Json, fork: ForkCheck | None = None, *, stack: Json | N
                 lines.append(f"- {label}: {code(change['address'])}")
                 if action == "update":
                     lines.extend(f"  {line}" for line in consequences(change))
-    lines += _outside_lines(outside)
+    lines += _outside_lines(outside, deleted)
     return "\n".join([*lines, ""]), [d.address for d in destroyed]
 
 
@@ -1124,18 +1126,28 @@ def _import_lines(count: int) -> list[str]:
     ]
 
 
-def _outside_lines(outside: list[str]) -> list[str]:
+def _outside_lines(outside: list[str], deleted: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The records the configuration leaves out as made outside Terraform; ``deleted``: tenants whose record the
+    plan deletes (the state holds them after all), which are never said to be left alone."""
     if not outside:
         return []
-    return [
-        "",
-        "### Tenant records outside Terraform",
-        "",
-        f"{', '.join(code(t) for t in outside)}: each exists in the table and stays outside Terraform "
-        "(`aws_dynamodb_table_item` cannot import a record, and creating an existing one fails the apply); this plan "
-        f"neither creates nor changes them. After the adoption is applied, `pipenv run adopt take-over "
-        f"{' '.join(outside)}` brings them in with every field they have.",
-    ]
+    lines = ["", "### Tenant records outside Terraform", ""]
+    left = [t for t in outside if t not in deleted]
+    if left:
+        lines.append(
+            f"{', '.join(code(t) for t in left)}: each exists in the table and stays outside Terraform "
+            "(`aws_dynamodb_table_item` cannot import a record, and creating an existing one fails the apply); this "
+            f"plan neither creates nor changes them. After the adoption is applied, `pipenv run adopt take-over "
+            f"{' '.join(left)}` brings them in with every field they have."
+        )
+    for tenant in outside:
+        if tenant in deleted:
+            lines.append(
+                f"{code(tenant)}: the configuration leaves it out as a record made outside Terraform, but Terraform "
+                "state holds it, so this plan **deletes** it: the discovery file is out of date. Run discovery again "
+                "(`pipenv run adopt`, which reads the state) and synthesize."
+            )
+    return lines
 
 
 # --- command line ----------------------------------------------------------------------------

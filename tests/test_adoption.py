@@ -24,7 +24,15 @@ import pytest
 from moto import mock_aws
 
 from cci_tools import terraform
-from cci_tools.adopt import Refused, _connect, accepted_problems, discover, render_table, run_discovery
+from cci_tools.adopt import (
+    Refused,
+    _connect,
+    accepted_problems,
+    discover,
+    read_state,
+    render_table,
+    run_discovery,
+)
 from cci_tools.audit import DESTROY_CONSEQUENCES, destroys, read_stack, render_changes
 from cci_tools.live import LiveAccount
 from constructs_lib import adoption as adopt
@@ -181,22 +189,35 @@ def test_discovery_table_says_what_the_first_plan_changes(found: Adoption) -> No
     assert lines['aws_dynamodb_table_item.tenant_config["acme"]'].endswith("created")
 
 
-def test_rediscovery_carries_over_what_the_file_decided(aws: Callable[..., Any]) -> None:
+def test_rediscovery_classifies_records_by_terraform_state_not_by_the_previous_file(aws: Callable[..., Any]) -> None:
     settings, client = fresh(aws, "eu-west-1")
     live = LiveAccount.connect(region="eu-west-1", account_id=ACCOUNT)
+    tenants = (*TENANTS, Tenant(tenant_id="globex", display_name="Globex"))
     first = discover(live, settings, TENANTS)
     taken = {"demo-tenant": TenantRecord(terraform="taken_over", item={**hand_built.DEMO_RECORD, "old": {"S": "x"}})}
-    previous = dataclasses.replace(first, tenant_records=taken, accepted_principal_removals=("arn:x",))
-    client("dynamodb").put_item(
-        TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}, "display_name": {"S": "A"}}
+    previous = dataclasses.replace(
+        first, tenant_records=taken, other_records=("acme",), accepted_principal_removals=("arn:x",)
     )
-    again = discover(live, settings, TENANTS, previous=previous)
-    # Taken over stays taken over with the fields it was taken over with; acme's record appeared while the
-    # stack was synthesized with the previous file, which planned to create it: Terraform's, not listed.
-    assert again.tenant_records == taken
+    table = client("dynamodb")
+    # acme: created by Terraform (in state), though the previous file listed it among records of other tenants.
+    table.put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "acme"}, "display_name": {"S": "A"}})
+    # globex: made by hand after the adoption, for a tenant added to the tenants file since (not in state).
+    table.put_item(TableName="cci-lite-config", Item={"tenant_id": {"S": "globex"}, "status": {"S": "trial"}})
+    again = discover(live, settings, tenants, previous=previous, in_state={"acme", "demo-tenant"})
+    # Taken over and in state: stays taken over, with the fields it was taken over with.
+    assert again.tenant_records["demo-tenant"] == taken["demo-tenant"]
+    assert "acme" not in again.tenant_records and again.other_records == ()  # Terraform's
+    assert again.tenant_records["globex"] == TenantRecord(
+        terraform="outside", item={"tenant_id": {"S": "globex"}, "status": {"S": "trial"}}
+    )
     assert again.accepted_principal_removals == ("arn:x",)
-    # Without a previous file, the same record is taken as made by hand.
-    assert sorted(discover(live, settings, TENANTS).tenant_records) == ["acme", "demo-tenant"]
+    # Marked taken over, but not in state (a take-over that never reached the state): the record is untouched
+    # outside Terraform, with the fields it has now.
+    lost = discover(live, settings, tenants, previous=previous, in_state={"acme"})
+    assert lost.tenant_records["demo-tenant"] == TenantRecord(terraform="outside", item=hand_built.DEMO_RECORD)
+    # A record of a tenant that left the tenants file but is still in state is Terraform's to delete, not
+    # "left alone".
+    assert discover(live, settings, TENANTS[1:], previous=previous, in_state={"acme"}).other_records == ("globex",)
 
 
 def test_first_discovery_takes_every_existing_record_of_the_tenants_file_as_outside(aws: Callable[..., Any]) -> None:
@@ -284,6 +305,79 @@ def test_refuses_a_first_discovery_of_a_stack_that_has_state(tmp_path: Path) -> 
         f"{tmp_path / 'new.json'} does not exist; a first discovery would take the tenant records Terraform created "
         "for records made by hand and leave them out of the stack, so the next plan would delete them: run "
         "discovery with --out on the discovery file the stack was adopted with (its adopt_file)"
+    )
+
+
+def write_state(path: Path, *tenants: str) -> None:
+    """A Terraform state (v4) with the table and one tenant record instance per tenant."""
+    provider = 'provider["registry.terraform.io/hashicorp/aws"]'  # Terraform drops a resource without one
+    instances = [{"index_key": t, "schema_version": 0, "attributes": {"id": t}} for t in tenants]
+    resources = [
+        {"mode": "managed", "type": "aws_dynamodb_table", "name": "tenant_config", "provider": provider}
+        | {"instances": [{"schema_version": 0, "attributes": {"id": "cci-lite-config"}}]},
+        {"mode": "managed", "type": "aws_dynamodb_table_item", "name": "tenant_config", "provider": provider}
+        | {"instances": instances},
+    ]
+    document = {"version": 4, "serial": 3, "lineage": "l-1", "terraform_version": "1.11.0", "resources": resources}
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_rediscovery_reads_the_records_in_state_with_terraform(tmp_path: Path) -> None:
+    require_tool("terraform", terraform.terraform_binary())
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    # A backend somewhere else than the settings say (terraform init -backend-config=path=...): what counts is
+    # the state the directory was initialized with.
+    (stack_dir / "main.tf.json").write_text(json.dumps({"terraform": {"backend": {"local": {}}}}), encoding="utf-8")
+    write_state(tmp_path / "elsewhere.tfstate", "acme", "demo-tenant")
+    env = terraform.terraform_env(terraform.write_cli_config(tmp_path))
+    terraform.run(
+        ["init", "-input=false", "-no-color", f"-backend-config=path={tmp_path / 'elsewhere.tfstate'}"],
+        cwd=stack_dir,
+        env=env,
+    )
+    view = read_state(stack_dir, environ=env)
+    assert (view.resources, sorted(view.records)) == (2, ["acme", "demo-tenant"])
+
+
+def test_refuses_rediscovery_while_the_state_cannot_be_read_uninitialized(found: Adoption, tmp_path: Path) -> None:
+    adopt_file = tmp_path / "adopt.json"
+    adopt_file.write_text(adopt.render_adoption(found), encoding="utf-8")
+    write_state(tmp_path / "terraform.cci-lite-production.tfstate", "acme")
+    environ = {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), "CCI_ADOPT_FILE": str(adopt_file)}
+    with pytest.raises(Refused) as refused:
+        run_discovery(adopt_file, [], environ)
+    stack_dir = tmp_path / "cdktf.out" / "stacks" / "cci-lite-production"
+    (line,) = refused.value.problems
+    assert line == (
+        f"adopt: stack cci-lite-production has Terraform state (state in "
+        f"{tmp_path / 'terraform.cci-lite-production.tfstate'} (2 resources)), and discovery reads it to tell the "
+        f"tenant records Terraform manages from those made by hand, but {stack_dir} is not initialized: run pipenv "
+        f"run synth, then terraform -chdir={stack_dir} init, then discovery again"
+    )
+
+
+def test_refuses_rediscovery_of_a_remote_state_it_cannot_see_uninitialized(found: Adoption, tmp_path: Path) -> None:
+    adopt_file = tmp_path / "adopt.json"
+    adopt_file.write_text(adopt.render_adoption(found), encoding="utf-8")
+    backend = json.dumps(
+        {
+            "type": "s3",
+            "bucket": "cci-lite-tfstate",
+            "region": "eu-central-1",
+            "kms_key_id": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        }
+    )
+    environ = {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), "CCI_BACKEND": backend}
+    with pytest.raises(Refused) as refused:
+        run_discovery(adopt_file, [], environ)
+    stack_dir = tmp_path / "cdktf.out" / "stacks" / "cci-lite-production"
+    (line,) = refused.value.problems
+    assert line == (
+        "adopt: stack cci-lite-production keeps its state in "
+        "s3://cci-lite-tfstate/cci-lite-production/terraform.tfstate, which discovery reads to tell the tenant "
+        f"records Terraform manages from those made by hand, but {stack_dir} is not initialized: run pipenv run "
+        f"synth, then terraform -chdir={stack_dir} init, then discovery again"
     )
 
 
@@ -551,7 +645,31 @@ def test_gate_counts_a_record_delete_only_while_its_tenant_is_in_the_stack() -> 
         '> - `aws_dynamodb_table_item.tenant_config["kept"]` (delete): the tenant\'s record is deleted with every '
         "field it has." in section
     )
-    assert "### Tenant records outside Terraform\n\n`kept`: each exists in the table" in section
+    # The configuration leaves kept out as a record outside Terraform, but the state holds it: never "left alone".
+    assert (
+        "### Tenant records outside Terraform\n\n`kept`: the configuration leaves it out as a record made " in section
+    )
+    assert "neither creates nor changes" not in section
+
+
+def test_review_never_calls_a_record_the_plan_deletes_left_alone_outside_wording() -> None:
+    # The tester's repro: acme (Terraform's) was listed outside by a discovery that did not read the state.
+    acme = 'aws_dynamodb_table_item.tenant_config["acme"]'
+    plan = {
+        "resource_changes": [{"address": acme, "type": "aws_dynamodb_table_item", "change": {"actions": ["delete"]}}]
+    }
+    stack: dict[str, Any] = {"locals": {"tenant_tags": {"acme": {}, "demo": {}}, "tenant_config_items": {}}}
+    section, destroyed = render_changes(plan, stack=stack)
+    assert destroyed == [acme]
+    assert (
+        "`acme`: the configuration leaves it out as a record made outside Terraform, but Terraform state holds it, "
+        "so this plan **deletes** it: the discovery file is out of date. Run discovery again (`pipenv run adopt`, "
+        "which reads the state) and synthesize."
+    ) in section
+    assert (
+        "`demo`: each exists in the table and stays outside Terraform (`aws_dynamodb_table_item` cannot import a "
+        "record, and creating an existing one fails the apply); this plan neither creates nor changes them."
+    ) in section
 
 
 @pytest.mark.parametrize(
