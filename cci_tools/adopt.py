@@ -326,7 +326,11 @@ def discover(
 def accepted_problems(adoption: Adoption, settings: Settings, accepted: Sequence[str]) -> list[str]:
     """A flag ``--accept-principal-removal`` that names no principal the generated policy would drop."""
     facts = adoption.facts("aws_kms_key.master")
-    dropped = {**adopt.dropped_principals(facts, settings), **adopt.narrowed_principals(facts, settings)}
+    dropped = {
+        **adopt.dropped_principals(facts, settings),
+        **adopt.narrowed_principals(facts, settings),
+        **adopt.promoted_principals(facts, settings),
+    }
     return [
         f"--accept-principal-removal {principal!r}: the live key policy allows no such principal that the generated "
         f"policy would drop or narrow (it would drop or narrow: {', '.join(dropped) or 'none'}); check the spelling"

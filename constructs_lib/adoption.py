@@ -485,6 +485,46 @@ def policy_actions(policy: Mapping[str, Any]) -> dict[str, list[str]]:
     return {p: sorted(a) for p, a in sorted(actions.items())}
 
 
+#: The administrative actions that only read the key's configuration: a grant of these alone is no administration.
+_ADMIN_READS = ("kms:Describe*", "kms:Get*", "kms:List*")
+#: Why an IAM policy can keep a principal of the stack's account on the key (the root statement).
+_IAM_GRANTS = "the key policy's root statement lets IAM grant use of the key"
+
+
+def _within(action: str, pattern: str) -> bool:
+    """Is ``action`` (an action or a pattern, taken literally) matched by the IAM pattern ``pattern``?
+    Action names are case-insensitive:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html"""
+    return fnmatchcase(action.lower(), pattern.lower())
+
+
+def administers(actions: Sequence[str]) -> bool:
+    """Does a live grant include an administrative action that changes the key (more than Describe, Get, List)?"""
+    changing = [a for a in KMS_ADMIN_ACTIONS if a not in _ADMIN_READS]
+    return any(_within(a, m) or _within(m, a) for a in actions for m in changing)
+
+
+def beyond_administration(actions: Sequence[str]) -> list[str]:
+    """The actions of a live grant that the generated policy's key administrators do not get."""
+    return [a for a in actions if not any(_within(a, allowed) for allowed in KMS_ADMIN_ACTIONS)]
+
+
+def administration_gained(actions: Sequence[str]) -> list[str]:
+    """The generated policy's administrative actions (``KMS_ADMIN_ACTIONS``) that a live grant does not include."""
+    return [m for m in KMS_ADMIN_ACTIONS if not any(_within(m, a) for a in actions)]
+
+
+def promoted_principals(facts: Mapping[str, Any], settings: Settings) -> dict[str, list[str]]:
+    """Key administrators (``key_admin_role_arns``) that the live key policy allows, but not as administrators
+    (``administers``): -> the administrative actions the generated policy would give them."""
+    live = facts.get("policy_actions", {})
+    return {
+        principal: administration_gained(live[principal])
+        for principal in settings.key_admin_role_arns
+        if principal in live and not administers(live[principal])
+    }
+
+
 def narrowed_principals(facts: Mapping[str, Any], settings: Settings) -> dict[str, list[str]]:
     """Key administrators (``key_admin_role_arns``) whose live grant the generated policy narrows: -> the actions
     they would lose. The generated policy allows them ``KMS_ADMIN_ACTIONS`` only; an action is kept when one of
@@ -604,35 +644,110 @@ def _key_problems(adoption: Adoption, settings: Settings, command: str) -> list[
         )
     elif state != "Enabled":
         problems.append(f"{key} is in state {state!r}; adopt a key only in state Enabled: {stop}")
+    live_actions = facts.get("policy_actions", {})
     for principal, sids in dropped_principals(facts, settings).items():
         if principal in adoption.accepted_principal_removals:
             continue
         statements = ", ".join(f'"{sid}"' for sid in sids)
         accept = f"{command} --accept-principal-removal '{principal}'"
-        if _is_role_of(principal, settings):
-            remedy = (
-                f"to keep it as a key administrator, add it to key_admin_role_arns in cdktf.json; if it needs no "
-                f"access to the key, accept its removal: {accept}"
-            )
-        else:
-            remedy = (
-                f"key_admin_role_arns takes only roles of account {settings.account_id}, so this stack's key "
-                f"policy cannot keep it; if it needs no access to the key, accept its removal: {accept}"
-            )
+        remedy = _dropped_remedy(principal, live_actions.get(principal, []), settings, accept)
         problems.append(
             f"{src}: aws_kms_key.master: the live key policy allows {principal} (statement {statements}), and the "
             f"generated key policy would drop it, so it would lose its access to the key; {remedy}"
         )
-    for principal, lost in narrowed_principals(facts, settings).items():
-        if principal in adoption.accepted_principal_removals:
+    promoted = promoted_principals(facts, settings)
+    narrowed = narrowed_principals(facts, settings)
+    for principal in settings.key_admin_role_arns:
+        if principal in adoption.accepted_principal_removals or (
+            principal not in promoted and principal not in narrowed
+        ):
             continue
-        problems.append(
-            f"{src}: aws_kms_key.master: the live key policy allows {principal} {', '.join(lost)}, and the generated "
-            f"key policy allows a key administrator only the administrative actions, so it would lose those; if it "
-            f"needs them, grant them in an IAM policy (the key policy lets IAM grant use of the key), then accept "
-            f"the narrowing: {command} --accept-principal-removal '{principal}'"
-        )
+        accept = f"{command} --accept-principal-removal '{principal}'"
+        lost = ", ".join(narrowed.get(principal, []))
+        if principal in promoted:
+            granted = lost or ", ".join(live_actions.get(principal, [])) or "no action"
+            head = (
+                f"{src}: aws_kms_key.master: key_admin_role_arns names {principal}, but the live key policy grants it "
+                f"{granted} and no key administration: the generated key policy would make it a key administrator "
+                f"({', '.join(promoted[principal])})"
+            )
+            if lost:
+                problems.append(
+                    f"{head} and take {lost} away; if it is not meant to administer the key, remove it from "
+                    f"key_admin_role_arns, grant those actions in an IAM policy of the principal ({_IAM_GRANTS}) and "
+                    f"accept its removal; if it is, grant them in IAM and accept the change: {accept}"
+                )
+            else:
+                problems.append(
+                    f"{head}; if it is not meant to administer the key, remove it from key_admin_role_arns; if it "
+                    f"is, accept the change: {accept}"
+                )
+        else:
+            problems.append(
+                f"{src}: aws_kms_key.master: the live key policy allows {principal} {lost}, and the generated key "
+                f"policy allows a key administrator only the administrative actions, so it would lose those; if it "
+                f"needs them, grant them in an IAM policy ({_IAM_GRANTS}), then accept the narrowing: {accept}"
+            )
     return problems
+
+
+def _account_of(principal: str) -> str | None:
+    """The account of an AWS principal: an ARN's account field, or a bare account id; None if neither."""
+    if principal.isdigit() and len(principal) == 12:
+        return principal
+    parts = principal.split(":")
+    return parts[4] if len(parts) >= 6 and parts[0] == "arn" and parts[4] else None
+
+
+def _dropped_remedy(principal: str, actions: Sequence[str], settings: Settings, accept: str) -> str:
+    """What to do about a key-policy principal the generated policy drops, never giving it more than it had:
+    ``key_admin_role_arns`` only for a role of the account that administers the key now (naming what it would
+    gain), IAM for what the account's principals use, and nothing this stack can do for another account."""
+    account = settings.account_id
+    if principal == "*":
+        return (
+            f"a grant to every principal ('*') only a key policy can make, and the generated key policy makes none: "
+            f"grant what principals of account {account} need in IAM ({_IAM_GRANTS}); a principal of another account "
+            f"loses its access; then accept its removal: {accept}"
+        )
+    owner = _account_of(principal)
+    if owner != account:
+        return (
+            f"it is of account {owner or 'unknown'}, and only a key policy can give a principal of another account "
+            f"access to this key, which the generated key policy gives to no principal outside account {account}: if "
+            f"it needs the key, do not apply this stack in this account ({_GUIDE}); if it needs no access, accept its "
+            f"removal: {accept}"
+        )
+    shown = ", ".join(actions) or "no action"
+    if not _is_role_of(principal, settings):
+        return (
+            f"key_admin_role_arns takes only roles: to keep its access, grant its live actions ({shown}) in an IAM "
+            f"policy of the principal ({_IAM_GRANTS}), then accept its removal from the key policy: {accept}"
+        )
+    if not administers(actions):
+        return (
+            f"its live grant ({shown}) is use of the key, not administration, so key_admin_role_arns is not for it "
+            f"(that would make it a key administrator): to keep that use, grant those actions in an IAM policy of the "
+            f"principal ({_IAM_GRANTS}), then accept its removal from the key policy: {accept}"
+        )
+    gained = administration_gained(actions)
+    also = (
+        f" (the generated key policy then also allows it {', '.join(gained)}, which the live policy does not)"
+        if gained
+        else ""
+    )
+    beyond = beyond_administration(actions)
+    if not beyond:
+        return (
+            f"to keep it as a key administrator, add it to key_admin_role_arns in cdktf.json{also}; if it needs no "
+            f"access to the key, accept its removal: {accept}"
+        )
+    wide = ", less the administrative actions" if any(_within(m, a) for a in beyond for m in KMS_ADMIN_ACTIONS) else ""
+    return (
+        f"to keep it as a key administrator, add it to key_admin_role_arns in cdktf.json{also}, and grant what a key "
+        f"administrator does not get ({', '.join(beyond)}{wide}) in an IAM policy of the principal ({_IAM_GRANTS}), "
+        f"then accept the narrowing: {accept}; if it needs no access to the key, accept its removal the same way"
+    )
 
 
 def _is_role_of(principal: str, settings: Settings) -> bool:
@@ -899,6 +1014,13 @@ def _key_lines(facts: Mapping[str, Any], settings: Settings, tenants: Sequence[T
         lines.append(f"key policy keeps {', '.join(kept)}")
     for principal, lost in narrowed_principals(facts, settings).items():
         lines.append(f"key policy narrows {principal}: loses {', '.join(lost)} (accepted)")
+    promoted = promoted_principals(facts, settings)
+    for principal, gained in promoted.items():
+        lines.append(f"key policy makes {principal} a key administrator: gains {', '.join(gained)} (accepted)")
+    for principal in settings.key_admin_role_arns:
+        gained = administration_gained(facts.get("policy_actions", {}).get(principal, []))
+        if principal in aws and principal not in promoted and gained:
+            lines.append(f"key policy also allows {principal} {', '.join(gained)}")
     _, new_services = policy_principals(generated)
     gone = sorted(set(services) - set(new_services))
     if gone:

@@ -471,12 +471,8 @@ def test_refuses_a_table_whose_replicas_the_apply_would_delete(found: Adoption) 
 
 def test_refuses_a_key_policy_principal_the_settings_drop(found: Adoption) -> None:
     settings = seed_settings()  # key_admin_role_arns: [] (the shipped settings)
-    assert adopt.refusals(found, settings, command=COMMAND) == [
-        f'adopt: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
-        'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
-        "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json; if it needs no access to the "
-        f"key, accept its removal: {COMMAND} --accept-principal-removal '{ADMIN}'"
-    ]
+    (line,) = adopt.refusals(found, settings, command=COMMAND)
+    assert line.startswith(f'adopt: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow')
     accepted = dataclasses.replace(found, accepted_principal_removals=(ADMIN,))
     assert adopt.refusals(accepted, settings, command=COMMAND) == []
 
@@ -484,13 +480,13 @@ def test_refuses_a_key_policy_principal_the_settings_drop(found: Adoption) -> No
 def test_refuses_an_administrator_whose_grant_the_stack_narrows(found: Adoption) -> None:
     key = found.facts("aws_kms_key.master")
     assert key["policy_actions"][ADMIN] == sorted(hand_built.key_policy(ACCOUNT, ADMIN)["Statement"][1]["Action"])
-    wider = {**key["policy_actions"], ADMIN: ["kms:Decrypt", "kms:Describe*", "kms:GenerateDataKey*"]}
+    wider = {**key["policy_actions"], ADMIN: [*key["policy_actions"][ADMIN], "kms:Decrypt", "kms:GenerateDataKey*"]}
     changed = with_facts(found, "aws_kms_key.master", policy_actions=wider)
     assert adopt.refusals(changed, admin_settings(), command=COMMAND) == [
         f"adopt: aws_kms_key.master: the live key policy allows {ADMIN} kms:Decrypt, kms:GenerateDataKey*, and the "
         "generated key policy allows a key administrator only the administrative actions, so it would lose those; "
-        "if it needs them, grant them in an IAM policy (the key policy lets IAM grant use of the key), then accept "
-        f"the narrowing: {COMMAND} --accept-principal-removal '{ADMIN}'"
+        "if it needs them, grant them in an IAM policy (the key policy's root statement lets IAM grant use of the "
+        f"key), then accept the narrowing: {COMMAND} --accept-principal-removal '{ADMIN}'"
     ]
     accepted = dataclasses.replace(changed, accepted_principal_removals=(ADMIN,))
     assert adopt.refusals(accepted, admin_settings(), command=COMMAND) == []
@@ -499,17 +495,119 @@ def test_refuses_an_administrator_whose_grant_the_stack_narrows(found: Adoption)
     )
 
 
-@pytest.mark.parametrize("principal", ["arn:aws:iam::591338347562:user/alice", "arn:aws:iam::111122223333:root", "*"])
-def test_refuses_a_principal_the_stack_cannot_name_with_the_remedy_that_fits(found: Adoption, principal: str) -> None:
+@pytest.mark.parametrize(
+    ("principal", "remedy"),
+    [
+        (
+            "arn:aws:iam::591338347562:user/alice",
+            "key_admin_role_arns takes only roles: to keep its access, grant its live actions (kms:Decrypt) in an "
+            "IAM policy of the principal (the key policy's root statement lets IAM grant use of the key), then "
+            "accept its removal from the key policy",
+        ),
+        (
+            "arn:aws:iam::111122223333:root",
+            "it is of account 111122223333, and only a key policy can give a principal of another account access "
+            "to this key, which the generated key policy gives to no principal outside account 591338347562: if it "
+            'needs the key, do not apply this stack in this account (README, "Adopting an existing foundation"); if '
+            "it needs no access, accept its removal",
+        ),
+        (
+            "*",
+            "a grant to every principal ('*') only a key policy can make, and the generated key policy makes none: "
+            "grant what principals of account 591338347562 need in IAM (the key policy's root statement lets IAM "
+            "grant use of the key); a principal of another account loses its access; then accept its removal",
+        ),
+    ],
+)
+def test_refuses_a_principal_the_stack_cannot_name_with_the_remedy_that_fits(
+    found: Adoption, principal: str, remedy: str
+) -> None:
+    (line,) = adopt.refusals(with_grant(found, principal, ["kms:Decrypt"]), admin_settings(), command=COMMAND)
+    assert f'the live key policy allows {principal} (statement "Extra")' in line
+    assert f"; {remedy}: {COMMAND} --accept-principal-removal '{principal}'" in line
+
+
+PIPELINE = f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role"
+USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+def with_grant(found: Adoption, principal: str, actions: list[str]) -> Adoption:
+    """``found`` whose live key policy also allows ``principal`` ``actions`` (statement "Extra")."""
     key = found.facts("aws_kms_key.master")
     aws = {**key["policy_principals"]["AWS"], principal: ["Extra"]}
-    changed = with_facts(found, "aws_kms_key.master", policy_principals={**key["policy_principals"], "AWS": aws})
-    (line,) = adopt.refusals(changed, admin_settings(), command=COMMAND)
-    assert f'the live key policy allows {principal} (statement "Extra")' in line
-    assert (
-        "key_admin_role_arns takes only roles of account 591338347562, so this stack's key policy cannot keep it"
-        in line
+    return with_facts(
+        found,
+        "aws_kms_key.master",
+        policy_principals={**key["policy_principals"], "AWS": aws},
+        policy_actions={**key["policy_actions"], principal: actions},
     )
+
+
+def test_refuses_a_dropped_key_user_with_the_iam_remedy_never_key_admin_role_arns_escalation(found: Adoption) -> None:
+    # The tester's repro: the pipeline role may only use the key. Told to add it to key_admin_role_arns, the user
+    # gave it kms:ScheduleKeyDeletion, Put*, Disable* and took its decrypt access away.
+    (line,) = adopt.refusals(with_grant(found, PIPELINE, USE), admin_settings(), command=COMMAND)
+    assert line == (
+        f'adopt: aws_kms_key.master: the live key policy allows {PIPELINE} (statement "Extra"), and the generated '
+        "key policy would drop it, so it would lose its access to the key; its live grant (kms:Decrypt, "
+        "kms:Encrypt, kms:GenerateDataKey) is use of the key, not administration, so key_admin_role_arns is not "
+        "for it (that would make it a key administrator): to keep that use, grant those actions in an IAM policy "
+        "of the principal (the key policy's root statement lets IAM grant use of the key), then accept its "
+        f"removal from the key policy: {COMMAND} --accept-principal-removal '{PIPELINE}'"
+    )
+    assert "add it to key_admin_role_arns" not in line
+
+
+def test_refuses_a_dropped_read_only_principal_with_the_iam_remedy_escalation(found: Adoption) -> None:
+    monitor = f"arn:aws:iam::{ACCOUNT}:role/monitoring"
+    (line,) = adopt.refusals(with_grant(found, monitor, ["kms:DescribeKey"]), admin_settings(), command=COMMAND)
+    assert "its live grant (kms:DescribeKey) is use of the key, not administration" in line
+    assert "add it to key_admin_role_arns" not in line
+
+
+def test_refuses_a_dropped_key_administrator_naming_what_key_admin_role_arns_would_add(found: Adoption) -> None:
+    # The design record's admin role: every administrative action but kms:RotateKeyOnDemand.
+    (line,) = adopt.refusals(found, seed_settings(), command=COMMAND)
+    assert line == (
+        f'adopt: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
+        'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
+        "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json (the generated key policy "
+        "then also allows it kms:RotateKeyOnDemand, which the live policy does not); if it needs no access to the "
+        f"key, accept its removal: {COMMAND} --accept-principal-removal '{ADMIN}'"
+    )
+
+
+def test_refuses_a_dropped_principal_with_both_grants_with_both_remedies(found: Adoption) -> None:
+    ops = f"arn:aws:iam::{ACCOUNT}:role/ops"
+    (line,) = adopt.refusals(with_grant(found, ops, ["kms:*"]), admin_settings(), command=COMMAND)
+    assert line == (
+        f'adopt: aws_kms_key.master: the live key policy allows {ops} (statement "Extra"), and the generated key '
+        "policy would drop it, so it would lose its access to the key; to keep it as a key administrator, add it to "
+        "key_admin_role_arns in cdktf.json, and grant what a key administrator does not get (kms:*, less the "
+        "administrative actions) in an IAM policy of the principal (the key policy's root statement lets IAM grant "
+        f"use of the key), then accept the narrowing: {COMMAND} --accept-principal-removal '{ops}'; if it needs no "
+        "access to the key, accept its removal the same way"
+    )
+
+
+def test_refuses_promoting_a_key_user_named_in_key_admin_role_arns_escalation(found: Adoption) -> None:
+    # The second half of the tester's repro: the pipeline role named in key_admin_role_arns.
+    settings = dataclasses.replace(seed_settings(), key_admin_role_arns=(ADMIN, PIPELINE))
+    (line,) = adopt.refusals(with_grant(found, PIPELINE, USE), settings, command=COMMAND)
+    assert line.startswith(
+        f"adopt: aws_kms_key.master: key_admin_role_arns names {PIPELINE}, but the live key policy grants it "
+        "kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and no key administration: the generated key policy would "
+        "make it a key administrator (kms:CancelKeyDeletion, kms:Create*, kms:Delete*, "
+    )
+    assert line.endswith(
+        "kms:Update*) and take kms:Decrypt, kms:Encrypt, kms:GenerateDataKey away; if it is not meant to "
+        "administer the key, remove it from key_admin_role_arns, grant those actions in an IAM policy of the "
+        "principal (the key policy's root statement lets IAM grant use of the key) and accept its removal; if it "
+        f"is, grant them in IAM and accept the change: {COMMAND} --accept-principal-removal '{PIPELINE}'"
+    )
+    accepted = dataclasses.replace(with_grant(found, PIPELINE, USE), accepted_principal_removals=(PIPELINE,))
+    assert adopt.refusals(accepted, settings, command=COMMAND) == []
+    assert accepted_problems(accepted, settings, [PIPELINE]) == []
 
 
 def test_policy_principals_reads_every_way_a_principal_is_written() -> None:
@@ -806,9 +904,9 @@ def test_synth_refuses_a_discovery_file_the_settings_no_longer_match(found: Adop
     assert result.stderr.splitlines() == [
         f'error: adopt.json: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
         'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
-        "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json; if it needs no access to the "
-        "key, accept its removal: pipenv run adopt --out adopt.json --accept-principal-removal "
-        f"'{ADMIN}'"
+        "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json (the generated key policy then "
+        "also allows it kms:RotateKeyOnDemand, which the live policy does not); if it needs no access to the key, "
+        f"accept its removal: pipenv run adopt --out adopt.json --accept-principal-removal '{ADMIN}'"
     ]
     assert not (project / "cdktf.out").exists()
 
