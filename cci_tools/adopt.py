@@ -168,11 +168,17 @@ def read_bucket(live: LiveAccount, name: str, role: str) -> dict[str, tuple[bool
     )
 
     policy = live.read("s3", "get_bucket_policy", absent=("NoSuchBucketPolicy",), Bucket=name)
-    statements = json.loads(policy["Policy"]).get("Statement", []) if policy else []
+    document = json.loads(policy["Policy"]) if policy else {}
+    statements = document.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
     found[f"aws_s3_bucket_policy.{role}"] = (
         policy is not None,
-        {"statement_ids": [str(s.get("Sid") or f"#{i + 1}") for i, s in enumerate(statements)]} if policy else {},
+        {
+            "statement_ids": [str(s.get("Sid") or f"#{i + 1}") for i, s in enumerate(statements)],
+            "grants": adopt.policy_grants(document),
+        }
+        if policy
+        else {},
     )
 
     lifecycle = live.read("s3", "get_bucket_lifecycle_configuration", absent=LIFECYCLE_ABSENT, Bucket=name)
@@ -324,16 +330,21 @@ def discover(
 
 
 def accepted_problems(adoption: Adoption, settings: Settings, accepted: Sequence[str]) -> list[str]:
-    """A flag ``--accept-principal-removal`` that names no principal the generated policy would drop."""
+    """A flag ``--accept-principal-removal`` that names no principal the stack's key or bucket policies would
+    drop, narrow or make a key administrator."""
     facts = adoption.facts("aws_kms_key.master")
     dropped = {
-        **adopt.dropped_principals(facts, settings),
-        **adopt.narrowed_principals(facts, settings),
-        **adopt.promoted_principals(facts, settings),
+        *adopt.dropped_principals(facts, settings),
+        *adopt.narrowed_principals(facts, settings),
+        *adopt.promoted_principals(facts, settings),
     }
+    for role in BUCKET_ROLES:
+        dropped.update(adopt.bucket_dropped_principals(adoption.facts(f"aws_s3_bucket_policy.{role}"), settings))
+    shown = ", ".join(sorted(dropped)) or "none"
     return [
-        f"--accept-principal-removal {principal!r}: the live key policy allows no such principal that the generated "
-        f"policy would drop or narrow (it would drop or narrow: {', '.join(dropped) or 'none'}); check the spelling"
+        f"--accept-principal-removal {principal!r}: neither the live key policy nor a live bucket policy allows such "
+        f"a principal that the stack's policies would drop or change (they would drop or change: {shown}); check the "
+        "spelling"
         for principal in accepted
         if principal not in dropped
     ]
@@ -782,7 +793,8 @@ def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
             action="append",
             default=[],
             metavar="PRINCIPAL",
-            help="a principal of the live key policy that the generated policy may drop (recorded in the file)",
+            help="a principal of the live key policy or a live bucket policy that the stack's policies may drop "
+            "or change (recorded in the file)",
         )
         args = parser.parse_args(argv)
         return run_discovery(args.out, args.accept_principal_removal, environ)

@@ -70,7 +70,7 @@ from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
 from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commit, stack_files
 from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
 from cci_tools.waivers import load as load_waivers
-from constructs_lib.adoption import MANAGED_FIELDS, policy_principals
+from constructs_lib.adoption import MANAGED_FIELDS, policy_grants, policy_principals
 from constructs_lib.output import output_dir
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
@@ -775,6 +775,14 @@ def consequences(change: Json) -> list[str]:
             lines += _policy_diff(before["policy"], after["policy"])
     elif rtype == "aws_s3_bucket_policy":
         if before.get("policy") and after.get("policy") and before["policy"] != after["policy"]:
+            gone = sorted(
+                set(policy_grants(json.loads(before["policy"]))) - set(policy_grants(json.loads(after["policy"])))
+            )
+            if gone:
+                lines.append(
+                    f"- **principals the bucket policy no longer allows:** {', '.join(code(p) for p in gone)} (a "
+                    "principal of another account, or a service, has no other way in)"
+                )
             lines.append("Bucket policy, statement by statement:")
             lines += _policy_diff(before["policy"], after["policy"])
     elif rtype == "aws_s3_bucket_lifecycle_configuration":

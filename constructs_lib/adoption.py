@@ -525,6 +525,47 @@ def promoted_principals(facts: Mapping[str, Any], settings: Settings) -> dict[st
     }
 
 
+def policy_grants(policy: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every principal a resource policy's Allow statements name -> ``kind`` (``AWS``, ``Service``, ``Federated``,
+    ``CanonicalUser``), ``statements`` (Sids, or ``#<position>``) and ``actions``, all sorted.
+
+    ``"Principal": "*"`` and an Allow with ``NotPrincipal`` count as the AWS principal ``*``; ``NotAction`` as
+    ``*``: the grant is as wide as that reads. Conditions are not evaluated (a condition narrows a grant, and the
+    reviewer sees the statement).
+    """
+    grants: dict[str, dict[str, set[str]]] = {}
+    kinds: dict[str, str] = {}
+    statements = policy.get("Statement", [])
+    for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        sid = str(statement.get("Sid") or f"#{index + 1}")
+        actions = {"*"} if "NotAction" in statement else {str(a) for a in _as_list(statement.get("Action", []))}
+        principal = statement.get("Principal", {})
+        if principal == "*" or "NotPrincipal" in statement:
+            principal = {"AWS": "*"}
+        if not isinstance(principal, dict):
+            continue
+        for kind, values in principal.items():
+            for value in _as_list(values):
+                entry = grants.setdefault(str(value), {"statements": set(), "actions": set()})
+                entry["statements"].add(sid)
+                entry["actions"].update(actions)
+                kinds[str(value)] = str(kind)
+    return {
+        p: {"kind": kinds[p], "statements": sorted(g["statements"]), "actions": sorted(g["actions"])}
+        for p, g in sorted(grants.items())
+    }
+
+
+def bucket_dropped_principals(facts: Mapping[str, Any], settings: Settings) -> dict[str, dict[str, Any]]:
+    """The principals a live bucket policy allows (``policy_grants``) that the stack's bucket policy drops: every
+    one but the account root, since the stack's bucket policy has no Allow (it only denies) and the account's
+    own principals keep what their IAM policies grant."""
+    root = Names(settings=settings).account_root_arn
+    return {p: g for p, g in facts.get("grants", {}).items() if p not in (root, settings.account_id)}
+
+
 def narrowed_principals(facts: Mapping[str, Any], settings: Settings) -> dict[str, list[str]]:
     """Key administrators (``key_admin_role_arns``) whose live grant the generated policy narrows: -> the actions
     they would lose. The generated policy allows them ``KMS_ADMIN_ACTIONS`` only; an action is kept when one of
@@ -599,8 +640,68 @@ def refusals(adoption: Adoption, settings: Settings, *, command: str) -> list[st
                 f"({entry.facts.get('key_id')!r}); run discovery again: {command}"
             )
     problems += _key_problems(adoption, settings, command)
+    problems += _bucket_policy_problems(adoption, settings, command)
     problems += _table_problems(adoption)
     return problems
+
+
+def _bucket_policy_problems(adoption: Adoption, settings: Settings, command: str) -> list[str]:
+    """A principal a live bucket policy allows and the stack's bucket policy drops, one line per principal and
+    bucket, unless its removal was accepted."""
+    problems = []
+    for role in BUCKET_ROLES:
+        address = f"aws_s3_bucket_policy.{role}"
+        if not adoption.found(address):
+            continue
+        facts = adoption.facts(address)
+        where = f"{adoption.source}: {address}"
+        if "grants" not in facts:
+            problems.append(
+                f"{where}: the file does not say which principals the live bucket policy allows (it predates that "
+                f"check); run discovery again: {command}"
+            )
+            continue
+        bucket = Names(settings=settings).bucket(role)
+        for principal, grant in bucket_dropped_principals(facts, settings).items():
+            if principal in adoption.accepted_principal_removals:
+                continue
+            accept = f"{command} --accept-principal-removal '{principal}'"
+            statements = ", ".join(f'"{sid}"' for sid in grant["statements"])
+            problems.append(
+                f"{where}: the live bucket policy of {bucket} allows {principal} (statement {statements}: "
+                f"{', '.join(grant['actions'])}), and the stack's bucket policy allows no principal (it only denies), "
+                f"so it would lose that access; {_bucket_remedy(principal, grant['kind'], settings, accept)}"
+            )
+    return problems
+
+
+def _bucket_remedy(principal: str, kind: str, settings: Settings, accept: str) -> str:
+    account = settings.account_id
+    stop = f"do not apply this stack in this account ({_GUIDE})"
+    iam = "(within its own account, IAM grants access to the account's buckets)"
+    if principal == "*":
+        return (
+            f"a grant to every principal ('*') only a bucket policy can make, and the stack's makes none: grant what "
+            f"principals of account {account} need in IAM {iam}; a principal of another account or a service loses "
+            f"its access; then accept its removal: {accept}"
+        )
+    if kind == "Service":
+        return (
+            f"a service principal gets access to a bucket only through its bucket policy, which the stack's gives to "
+            f"none: if the service must keep its access, {stop}; if not, accept its removal: {accept}"
+        )
+    owner = _account_of(principal) if kind == "AWS" else None
+    if owner == account:
+        return (
+            f"to keep it, grant those actions in an IAM policy of the principal {iam}, then accept its removal: "
+            f"{accept}"
+        )
+    of = f"it is of account {owner}" if owner else f"it is a {kind} principal"
+    return (
+        f"{of}, and only a bucket policy can give a principal of another account access to this bucket, which the "
+        f"stack's bucket policy gives to none: if it needs the access, {stop}; if it needs none, accept its "
+        f"removal: {accept}"
+    )
 
 
 def _key_problems(adoption: Adoption, settings: Settings, command: str) -> list[str]:
@@ -966,6 +1067,9 @@ def first_plan(
             f"replaced in place: statements {', '.join(facts.get('statement_ids', [])) or '(none)'} -> "
             "DenyInsecureTransport, DenyTenantObjectsOutsideOwnPrefix, DenyTenantListingOutsideOwnPrefix"
         )
+        dropped = bucket_dropped_principals(facts, settings)
+        if dropped:
+            lines.append(f"bucket policy drops principals {', '.join(dropped)} (accepted)")
     elif rtype == "aws_s3_bucket_lifecycle_configuration":
         lines += _lifecycle_lines(facts, bucket_retention(settings)[role])
     elif rtype == "aws_s3_bucket_notification":

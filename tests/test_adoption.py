@@ -383,8 +383,9 @@ def test_refuses_rediscovery_of_a_remote_state_it_cannot_see_uninitialized(found
 
 def test_refuses_an_accepted_removal_of_a_principal_the_policy_does_not_drop(found: Adoption) -> None:
     assert accepted_problems(found, admin_settings(), ["arn:aws:iam::591338347562:role/typo"]) == [
-        "--accept-principal-removal 'arn:aws:iam::591338347562:role/typo': the live key policy allows no such "
-        "principal that the generated policy would drop or narrow (it would drop or narrow: none); check the spelling"
+        "--accept-principal-removal 'arn:aws:iam::591338347562:role/typo': neither the live key policy nor a live "
+        "bucket policy allows such a principal that the stack's policies would drop or change (they would drop or "
+        "change: none); check the spelling"
     ]
 
 
@@ -608,6 +609,78 @@ def test_refuses_promoting_a_key_user_named_in_key_admin_role_arns_escalation(fo
     accepted = dataclasses.replace(with_grant(found, PIPELINE, USE), accepted_principal_removals=(PIPELINE,))
     assert adopt.refusals(accepted, settings, command=COMMAND) == []
     assert accepted_problems(accepted, settings, [PIPELINE]) == []
+
+
+PARTNER = "arn:aws:iam::111122223333:role/quicksight"
+REPORTING = f"arn:aws:iam::{ACCOUNT}:role/reporting"
+
+
+def partner_policy(bucket: str) -> dict[str, Any]:
+    """A hand-made results bucket policy: a partner account reads, a role of the account reads, S3 logs in."""
+    objects = f"arn:aws:s3:::{bucket}/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "PartnerRead", "Effect": "Allow", "Principal": {"AWS": PARTNER}, "Action": "s3:GetObject"}
+            | {"Resource": objects},
+            {"Sid": "ReportingRead", "Effect": "Allow", "Principal": {"AWS": [REPORTING]}}
+            | {"Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [objects, f"arn:aws:s3:::{bucket}"]},
+            {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}}
+            | {"Action": "s3:PutObject", "Resource": objects},
+            {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+            | {"Action": "s3:*", "Resource": objects},
+            {"Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": objects}
+            | {"Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ],
+    }
+
+
+def test_refuses_a_bucket_policy_principal_the_stack_drops_cross_account_grant(aws: Callable[..., Any]) -> None:
+    # The tester's repro: PartnerRead for another account was only "replaced in place" and "removed statement".
+    settings, client = fresh(aws, "ap-south-1")
+    bucket = hand_built.bucket_name("results", ACCOUNT, "ap-south-1")
+    client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(partner_policy(bucket)))
+    live = LiveAccount.connect(region="ap-south-1", account_id=ACCOUNT)
+    adoption = discover(live, settings, TENANTS)
+    grants = adoption.facts("aws_s3_bucket_policy.results")["grants"]
+    assert sorted(grants) == [PARTNER, REPORTING, f"arn:aws:iam::{ACCOUNT}:root", "logging.s3.amazonaws.com"]
+    assert grants[PARTNER] == {"actions": ["s3:GetObject"], "kind": "AWS", "statements": ["PartnerRead"]}
+    where = f"adopt: aws_s3_bucket_policy.results: the live bucket policy of {bucket} allows"
+    dropped = "and the stack's bucket policy allows no principal (it only denies), so it would lose that access"
+    assert adopt.refusals(adoption, settings, command=COMMAND) == [
+        f'{where} {PARTNER} (statement "PartnerRead": s3:GetObject), {dropped}; it is of account 111122223333, and '
+        "only a bucket policy can give a principal of another account access to this bucket, which the stack's "
+        "bucket policy gives to none: if it needs the access, do not apply this stack in this account (README, "
+        '"Adopting an existing foundation"); if it needs none, accept its removal: '
+        f"{COMMAND} --accept-principal-removal '{PARTNER}'",
+        f'{where} {REPORTING} (statement "ReportingRead": s3:GetObject, s3:ListBucket), {dropped}; to keep it, '
+        "grant those actions in an IAM policy of the principal (within its own account, IAM grants access to the "
+        f"account's buckets), then accept its removal: {COMMAND} --accept-principal-removal '{REPORTING}'",
+        f'{where} logging.s3.amazonaws.com (statement "Logs": s3:PutObject), {dropped}; a service principal gets '
+        "access to a bucket only through its bucket policy, which the stack's gives to none: if the service must "
+        'keep its access, do not apply this stack in this account (README, "Adopting an existing foundation"); if '
+        f"not, accept its removal: {COMMAND} --accept-principal-removal 'logging.s3.amazonaws.com'",
+    ]
+    accepted = (PARTNER, REPORTING, "logging.s3.amazonaws.com")
+    assert accepted_problems(adoption, settings, accepted) == []
+    done = dataclasses.replace(adoption, accepted_principal_removals=accepted)
+    assert adopt.refusals(done, settings, command=COMMAND) == []
+    assert (
+        f"bucket policy drops principals {PARTNER}, {REPORTING}, logging.s3.amazonaws.com (accepted)"
+        in adoption.resources["aws_s3_bucket_policy.results"].first_plan
+    )
+
+
+def test_refuses_a_discovery_file_without_the_bucket_policy_facts_it_checks(found: Adoption) -> None:
+    entry = found.resources["aws_s3_bucket_policy.input"]
+    bucket = f"cci-lite-input-{ACCOUNT}-{REGION}"
+    old = dataclasses.replace(entry, found=True, import_id=bucket, facts={"statement_ids": ["A"]})
+    stale = dataclasses.replace(found, resources={**found.resources, "aws_s3_bucket_policy.input": old})
+    problems = adopt.refusals(stale, admin_settings(), command=COMMAND)
+    assert problems == [
+        "adopt: aws_s3_bucket_policy.input: the file does not say which principals the live bucket policy allows "
+        f"(it predates that check); run discovery again: {COMMAND}"
+    ]
 
 
 def test_policy_principals_reads_every_way_a_principal_is_written() -> None:

@@ -831,3 +831,30 @@ def test_expect_imports_does_not_pass_a_plan_that_deletes(shipped_stack_dir: Pat
     gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy", "--expect-imports")
     assert gated.returncode == 3
     assert gated.stderr.splitlines()[0].startswith("WARNING: the plan deletes or replaces resources of the stack")
+
+
+def test_review_names_the_principals_a_bucket_policy_update_no_longer_allows_cross_account_grant() -> None:
+    partner = "arn:aws:iam::111122223333:role/quicksight"
+    before = {
+        "Statement": [
+            {"Sid": "PartnerRead", "Effect": "Allow", "Principal": {"AWS": partner}, "Action": "s3:GetObject"},
+            {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:*"},
+        ]
+    }
+    after = {"Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*"}]}
+    section, _ = render_changes(
+        {
+            "resource_changes": [
+                change(
+                    "aws_s3_bucket_policy.results",
+                    ["update"],
+                    {"policy": json.dumps(before)},
+                    {"policy": json.dumps(after)},
+                )
+            ]
+        }
+    )
+    assert (
+        "  - **principals the bucket policy no longer allows:** `arn:aws:iam::111122223333:role/quicksight`, "
+        "`logging.s3.amazonaws.com` (a principal of another account, or a service, has no other way in)"
+    ) in section
