@@ -21,14 +21,18 @@ records Terraform created for records made by hand.
 
 **take-over** brings tenant records that exist outside Terraform under it, with every
 field they have, after the adoption was applied. For each tenant it re-reads the live
-record (``dynamodb:GetItem``), marks it ``taken_over`` in the discovery file with all its
-fields, re-synthesizes (``python main.py``), writes the instance into Terraform state
-with Terraform's own ``terraform state pull`` and ``state push`` (serial + 1, the same
-lineage, never ``-force``; the pulled state is kept as a backup in the stack directory),
-and runs ``terraform plan -target`` on the instances: it reports success only if the plan
-keeps every field of each record and changes nothing but the product's own fields
-(``display_name``, ``kms_guard``, ``tags``, which the next apply then writes). On any
-failure it puts back the discovery file, the synthesized files and the state.
+record (``dynamodb:GetItem``), writes the instance into Terraform state with Terraform's
+own ``terraform state pull`` and ``state push`` (serial + 1, the same lineage, never
+``-force``; the pulled state is kept as a backup in the stack directory), only then marks
+it ``taken_over`` in the discovery file with all its fields, re-synthesizes (``python
+main.py``), and runs ``terraform plan -target`` on the instances: it reports success only
+if the plan keeps every field of each record and changes nothing but the product's own
+fields (``display_name``, ``kms_guard``, ``tags``, which the next apply then writes; it
+names those whose live value the tenants file overwrites). On any failure it puts back
+the discovery file, the synthesized files and the state. Killed at any point, it is run
+again to finish: a record in state but still listed outside Terraform is finalized, one
+marked taken over but not in state is pushed, and what the killed run left in the stack
+directory is removed.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from typing import Any
 from cci_tools import terraform, tools
 from cci_tools.live import LiveAccount, LiveReadError, LiveUnavailable
 from constructs_lib import adoption as adopt
+from constructs_lib import tenant_file
 from constructs_lib.adoption import Adoption, Found, TenantRecord
 from constructs_lib.backends import LocalBackendSettings
 from constructs_lib.config import Settings, Tenant, display_path, load_app_settings, load_tenants
@@ -54,7 +59,6 @@ from constructs_lib.errors import ConfigError
 from constructs_lib.naming import BUCKET_ROLES, Names
 from constructs_lib.output import output_dir
 from constructs_lib.state import stack_state_evidence, state_location
-from constructs_lib.tenant_file import FILE_NAME as TENANTS_FILE
 from constructs_lib.tenant_file import ITEMS_LOCAL
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -314,6 +318,10 @@ def discover(
             records[tenant_id] = TenantRecord(terraform=adopt.OUTSIDE, item=live_records[tenant_id])
         elif before is not None and before.terraform == adopt.TAKEN_OVER:
             records[tenant_id] = before  # Terraform's: rendered with the fields it was taken over with
+        elif before is not None:
+            # Listed outside, yet in state: a take-over that pushed the state and was interrupted before it
+            # marked the file. Kept as it was, so that take-over can finish it (render_table says so).
+            records[tenant_id] = TenantRecord(terraform=adopt.OUTSIDE, item=live_records[tenant_id])
         # else: in state and never taken over: Terraform created it, and manages it.
     carried = previous.accepted_principal_removals if previous else ()
     return Adoption(
@@ -364,8 +372,15 @@ def render_table(adoption: Adoption, tenants: Sequence[Tenant], in_state: Collec
         exists = adoption.record_exists(tenant.tenant_id)
         line = adopt.tenant_record_line(tenant.tenant_id, adoption)
         shown = "found" if exists else "missing"
-        if tenant.tenant_id in in_state and tenant.tenant_id not in adoption.tenant_records:
+        record = adoption.tenant_records.get(tenant.tenant_id)
+        if tenant.tenant_id in in_state and record is None:
             shown, line = "in state", "in Terraform state: Terraform manages it"
+        elif tenant.tenant_id in in_state and record is not None and record.terraform == adopt.OUTSIDE:
+            shown, line = (
+                "in state",
+                "in Terraform state, but the discovery file has it outside Terraform: a take-over that was "
+                f"interrupted; finish it: pipenv run adopt take-over {tenant.tenant_id}",
+            )
         rows.append((ITEM_ADDRESS.format(tenant.tenant_id), shown, "-", line))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])), row[3]]).rstrip() for row in rows]
@@ -562,12 +577,6 @@ def _unescape(text: str) -> str:
     return text.replace("$${", "${").replace("%%{", "%{")
 
 
-def rendered_items(stack_dir: Path) -> dict[str, dict[str, Any]]:
-    """``local.tenant_config_items`` of a synthesized stack, each record as AWS receives it."""
-    document = json.loads((stack_dir / TENANTS_FILE).read_text(encoding="utf-8"))
-    return {t: json.loads(_unescape(text)) for t, text in document["locals"][ITEMS_LOCAL].items()}
-
-
 def with_instances(state: dict[str, Any], instances: Mapping[str, tuple[str, str]], table: str) -> dict[str, Any]:
     """``state`` (Terraform state v4) with serial + 1 and an instance of the tenant record per tenant.
 
@@ -635,11 +644,54 @@ def check_taken_over(change: Mapping[str, Any], live: Mapping[str, Any]) -> tupl
     return True, f"the next apply {' and '.join(parts)} (the product's own fields); every other field stays"
 
 
+#: Files a take-over writes in the stack directory and removes when it finishes; one that a killed
+#: take-over left behind is removed by the next. The state backup (``take-over.serial-<N>.tfstate.backup``)
+#: is kept.
+TEMPORARY = ("take-over.serial-*.tfstate", "take-over.plan", "take-over.restore.tfstate")
+
+
+def clean_temporary(stack_dir: Path) -> list[Path]:
+    """Remove what an interrupted take-over left in ``stack_dir`` (``TEMPORARY``); return what was removed."""
+    removed = []
+    for pattern in TEMPORARY:
+        for path in sorted(stack_dir.glob(pattern)):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _push_state(stack_dir: Path, state: Mapping[str, Any], name: str) -> None:
+    """``terraform state push`` of ``state`` through a file ``name`` in the stack directory (never ``-force``)."""
+    path = stack_dir / name
+    path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    try:
+        _terraform(["state", "push", str(path)], stack_dir)
+    finally:
+        path.unlink()
+
+
+def _write_adopt_file(path: Path, text: str) -> None:
+    """Replace the discovery file in one rename, so that it is never half written."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Bring the records of ``tenant_ids`` under Terraform with every field (see the module docstring).
+
+    Order, so that an interruption at any point leaves nothing that a plan would lose data
+    by and that a second run cannot finish: the instances are pushed into the state first;
+    only then is the discovery file marked ``taken_over``; then the stack is synthesized
+    again and the take-over verified with a plan. A second run completes what the first
+    left: a record the file lists outside Terraform but the state holds (the push happened,
+    the file was not written) is finalized; a record the file marks taken over but the
+    state lacks is pushed. It first removes the temporary files a killed run left.
+    """
     settings, tenants = _load(environ)
     if settings.adopt_file is None:
         raise ConfigError(
-            ["take-over: no adopt_file is set; it works on an adopted stack (set adopt_file or CCI_ADOPT_FILE)"]
+            ["take-over: no adopt_file is set; it works on an adopted stack (set adopt_file in cdktf.json)"]
         )
     adoption = adopt.load_for_synth(settings, tenants)
     assert adoption is not None
@@ -649,11 +701,6 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
         f"take-over: {t!r} is not a tenant of {display_path(settings.tenants_file)}; add it there first"
         for t in tenant_ids
         if t not in known
-    ]
-    problems += [
-        f"take-over: {t!r} is taken over already ({shown})"
-        for t in tenant_ids
-        if t in adoption.tenant_records and adoption.tenant_records[t].terraform == adopt.TAKEN_OVER
     ]
     stack_dir = (output_dir(environ) / "stacks" / settings.stack).resolve()
     if not (stack_dir / ".terraform").is_dir():
@@ -665,6 +712,8 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
         problems.append(f"take-over: {tools.MISSING['terraform']}")
     if problems:
         raise Refused(problems)
+    for path in clean_temporary(stack_dir):
+        print(f"note: removed {display_path(path)}, left by a take-over that was interrupted", file=sys.stderr)
 
     table = Names(settings=settings).config_table
     live = _connect(settings)
@@ -684,56 +733,60 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
             records[tenant_id] = adopt.item_json(got["Item"])
     pulled = _terraform(["state", "pull"], stack_dir).stdout
     state = json.loads(pulled) if pulled.strip() else {}
-    in_state = {
-        str(i.get("index_key"))
-        for r in state.get("resources", [])
-        if r.get("type") == "aws_dynamodb_table_item" and r.get("name") == "tenant_config"
-        for i in r.get("instances", [])
-    }
+    in_state = state_view(state).records
     if not any(
         r.get("type") == "aws_dynamodb_table" and r.get("name") == "tenant_config" for r in state.get("resources", [])
     ):
-        problems.append("take-over: the table is not in Terraform state yet; apply the adoption first (README, step 6)")
-    problems += [
-        f"take-over: {t!r} is in Terraform state already: Terraform manages it" for t in tenant_ids if t in in_state
-    ]
+        problems.append("take-over: the table is not in Terraform state yet; apply the adoption first (README, step 5)")
+    push: list[str] = []  # records whose instance goes into the state
+    finish: list[str] = []  # records in state already whose file entry an interrupted take-over did not write
+    for tenant_id in tenant_ids:
+        record = adoption.tenant_records.get(tenant_id)
+        marked = record is not None and record.terraform == adopt.TAKEN_OVER
+        if tenant_id in in_state and marked:
+            problems.append(f"take-over: {tenant_id!r} is taken over already ({shown}): Terraform manages it")
+        elif tenant_id in in_state and record is None:
+            problems.append(
+                f"take-over: {tenant_id!r} is in Terraform state already: Terraform created it and manages it"
+            )
+        elif tenant_id in in_state:
+            finish.append(tenant_id)  # listed outside, but in state: the push happened, the file was not written
+        else:
+            push.append(tenant_id)  # outside (or marked taken over by a run that never reached the state)
     if problems:
         raise Refused(problems)
 
+    updated = {
+        **adoption.tenant_records,
+        **{t: TenantRecord(terraform=adopt.TAKEN_OVER, item=item) for t, item in records.items()},
+    }
+    taken = replace(adoption, tenant_records=updated)
+    overwritten = {t: product_overwrites(records[t], t, settings, tenants, taken) for t in tenant_ids}
     backup = stack_dir / f"take-over.serial-{state['serial']}.tfstate.backup"
     backup.write_text(pulled, encoding="utf-8")
     adopt_text = settings.adopt_file.read_text(encoding="utf-8")
-    updated = dict(adoption.tenant_records)
-    for tenant_id, item in records.items():
-        updated[tenant_id] = TenantRecord(terraform=adopt.TAKEN_OVER, item=item)
     pushed = False
     try:
-        settings.adopt_file.write_text(
-            adopt.render_adoption(replace(adoption, tenant_records=updated)), encoding="utf-8"
-        )
-        _resynth(environ)
-        rendered = rendered_items(stack_dir)
-        instances = {}
-        for tenant_id, item in records.items():
-            # The state holds the configuration's own text when the record is already what it renders
-            # (the plan then shows no change); otherwise the live record, and the plan shows the product's fields.
-            config_text = json.loads((stack_dir / TENANTS_FILE).read_text(encoding="utf-8"))["locals"][ITEMS_LOCAL][
-                tenant_id
-            ]
-            same = rendered[tenant_id] == item
-            text = (
-                _unescape(config_text)
-                if same
-                else json.dumps(item, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        if push:
+            rendered = _rendered(settings, tenants, taken)
+            instances = {}
+            for tenant_id in push:
+                # The state holds the configuration's own text when the record is already what it renders
+                # (the plan then shows no change); otherwise the live record, and the plan shows the product's fields.
+                item = records[tenant_id]
+                same = json.loads(_unescape(rendered[tenant_id])) == item
+                text = (
+                    _unescape(rendered[tenant_id])
+                    if same
+                    else json.dumps(item, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+                )
+                instances[tenant_id] = (text, tenant_id)
+            _push_state(
+                stack_dir, with_instances(state, instances, table), f"take-over.serial-{state['serial'] + 1}.tfstate"
             )
-            instances[tenant_id] = (text, tenant_id)
-        new_state = stack_dir / f"take-over.serial-{state['serial'] + 1}.tfstate"
-        new_state.write_text(json.dumps(with_instances(state, instances, table), indent=2), encoding="utf-8")
-        try:
-            _terraform(["state", "push", str(new_state)], stack_dir)
-        finally:
-            new_state.unlink()
-        pushed = True
+            pushed = True
+        _write_adopt_file(settings.adopt_file, adopt.render_adoption(taken))
+        _resynth(environ)
         plan_file = stack_dir / "take-over.plan"
         targets = [f"-target={ITEM_ADDRESS.format(t)}" for t in records]
         _terraform(["plan", "-input=false", "-no-color", f"-out={plan_file}", *targets], stack_dir)
@@ -746,25 +799,54 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
             ok, what = check_taken_over(change, item) if change else (False, "the plan does not show it")
             if not ok:
                 raise Refused([f"take-over: {tenant_id!r}: {what}; nothing was changed (state and {shown} restored)"])
-            verdicts.append(f"{ITEM_ADDRESS.format(tenant_id)}: taken over with {len(item)} field(s); {what}")
+            finished = " (finishing a take-over that was interrupted)" if tenant_id in finish else ""
+            verdicts.append(f"{ITEM_ADDRESS.format(tenant_id)}: taken over with {len(item)} field(s){finished}; {what}")
     except BaseException:
-        settings.adopt_file.write_text(adopt_text, encoding="utf-8")
+        _write_adopt_file(settings.adopt_file, adopt_text)
         if pushed:
             current = json.loads(_terraform(["state", "pull"], stack_dir).stdout)
-            restored = {**state, "serial": int(current["serial"]) + 1}
-            restore_file = stack_dir / "take-over.restore.tfstate"
-            restore_file.write_text(json.dumps(restored, indent=2), encoding="utf-8")
-            _terraform(["state", "push", str(restore_file)], stack_dir)
-            restore_file.unlink()
+            _push_state(stack_dir, {**state, "serial": int(current["serial"]) + 1}, "take-over.restore.tfstate")
         _resynth(environ)
         raise
     for line in verdicts:
         print(line)
-    print(
-        f"Wrote {shown} (commit it) and the state (serial {state['serial'] + 1}; the previous state is kept in "
-        f"{display_path(backup)}). Next: terraform plan, review, apply."
+    for tenant_id, lines in overwritten.items():
+        if lines:
+            print(
+                f"note: {tenant_id}: the next apply sets the product's fields from "
+                f"{display_path(settings.tenants_file)}, over the live values: {'; '.join(lines)}; to keep a live "
+                f"value, put it in {display_path(settings.tenants_file)} before you apply (README, step 7)"
+            )
+    state_note = (
+        f"the state (serial {state['serial'] + 1}; the previous state is kept in {display_path(backup)})"
+        if push
+        else "nothing in the state (it held the records already)"
     )
+    print(f"Wrote {shown} (commit it) and {state_note}. Next: terraform plan, review, apply.")
     return 0
+
+
+def _rendered(settings: Settings, tenants: Sequence[Tenant], adoption: Adoption) -> dict[str, str]:
+    """``local.tenant_config_items`` as the synth would write it with ``adoption`` (each item Terraform-escaped)."""
+    partition = adopt.partition_tenants(adoption, tenants)
+    document = json.loads(
+        tenant_file.render(settings, tenants, outside=partition.outside, extra_fields=partition.extra_fields)
+    )
+    items: dict[str, str] = document["locals"][ITEMS_LOCAL]
+    return items
+
+
+def product_overwrites(
+    live: Mapping[str, Any], tenant_id: str, settings: Settings, tenants: Sequence[Tenant], adoption: Adoption
+) -> list[str]:
+    """The product's own fields (``display_name``, ``kms_guard``, ``tags``) whose live value the tenants file
+    overwrites once a record is taken over, each as ``field (live -> new)``."""
+    rendered = json.loads(_unescape(_rendered(settings, tenants, adoption)[tenant_id]))
+    return [
+        f"{name} ({json.dumps(live[name], ensure_ascii=False)} -> {json.dumps(rendered[name], ensure_ascii=False)})"
+        for name in adopt.MANAGED_FIELDS
+        if name in live and name in rendered and live[name] != rendered[name]
+    ]
 
 
 # --- command line -------------------------------------------------------------------------------------
@@ -785,7 +867,12 @@ def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
             args = parser.parse_args(argv[1:])
             return run_take_over(sorted(set(args.tenant)), environ)
         parser = argparse.ArgumentParser(
-            prog="adopt", description="Read-only discovery of the foundation that already runs in the stack's account."
+            prog="adopt",
+            usage="%(prog)s [--out FILE] [--accept-principal-removal PRINCIPAL ...]\n"
+            "       %(prog)s take-over TENANT [TENANT ...]",
+            description="Read-only discovery of the foundation that already runs in the stack's account.",
+            epilog="adopt take-over TENANT [TENANT ...]: bring existing tenant records under Terraform with every "
+            "field they have, after the adoption was applied (adopt take-over --help)",
         )
         parser.add_argument("--out", type=Path, help="the discovery file to write (default: the adopt_file setting)")
         parser.add_argument(

@@ -28,7 +28,9 @@ from cci_tools.adopt import (
     Refused,
     _connect,
     accepted_problems,
+    clean_temporary,
     discover,
+    product_overwrites,
     read_state,
     render_table,
     run_discovery,
@@ -1064,3 +1066,66 @@ def test_take_over_refuses_what_it_cannot_do_before_touching_anything(found: Ado
         "and apply the adoption first",
     ]
     assert adopt_file.read_bytes() == before
+
+
+# --- take-over: interrupted, repaired, and what it overwrites --------------------------------------------
+
+
+def test_rediscovery_keeps_an_interrupted_take_over_for_take_over_to_finish(aws: Callable[..., Any]) -> None:
+    # Killed after the state push and before the discovery file was marked: the file lists the record outside
+    # Terraform, the state holds it. Discovery must not take it for a record Terraform created (its fields
+    # would then be stripped), and says how to finish.
+    settings, _ = fresh(aws, "ca-central-1")
+    live = LiveAccount.connect(region="ca-central-1", account_id=ACCOUNT)
+    first = discover(live, settings, TENANTS)
+    again = discover(live, settings, TENANTS, previous=first, in_state={"demo-tenant"})
+    assert again.tenant_records["demo-tenant"] == TenantRecord(terraform="outside", item=hand_built.DEMO_RECORD)
+    table = render_table(again, TENANTS, {"demo-tenant"})
+    (row,) = [line for line in table.splitlines() if line.startswith('aws_dynamodb_table_item.tenant_config["demo')]
+    assert " ".join(row.split()) == (
+        'aws_dynamodb_table_item.tenant_config["demo-tenant"] in state - in Terraform state, but the discovery '
+        "file has it outside Terraform: a take-over that was interrupted; finish it: pipenv run adopt take-over "
+        "demo-tenant"
+    )
+
+
+def test_take_over_removes_what_an_interrupted_take_over_left_but_the_state_backup(tmp_path: Path) -> None:
+    for name in ("take-over.serial-12.tfstate", "take-over.plan", "take-over.restore.tfstate"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    (tmp_path / "take-over.serial-11.tfstate.backup").write_text("{}", encoding="utf-8")
+    removed = clean_temporary(tmp_path)
+    assert sorted(p.name for p in removed) == [
+        "take-over.plan",
+        "take-over.restore.tfstate",
+        "take-over.serial-12.tfstate",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take-over.serial-11.tfstate.backup"]
+
+
+def test_take_over_names_the_product_fields_tenants_json_overwrites() -> None:
+    # The tester's record: hand-made values of the product's own fields, which tenants.json then overwrites.
+    live = {
+        **hand_built.DEMO_RECORD,
+        "display_name": {"S": "Demo Tenant (hand-made)"},
+        "kms_guard": {"S": "no"},
+        "tags": {"M": {"CostCenter": {"S": "cc-999"}}},
+    }
+    adoption = Adoption(
+        stack="cci-lite-production",
+        account_id=ACCOUNT,
+        region=REGION,
+        resources={},
+        tenant_records={"demo-tenant": TenantRecord(terraform="taken_over", item=live)},
+    )
+    lines = product_overwrites(live, "demo-tenant", seed_settings(), TENANTS, adoption)
+    assert lines[0] == 'display_name ({"S": "Demo Tenant (hand-made)"} -> {"S": "Demo Tenant"})'
+    assert lines[1] == 'kms_guard ({"S": "no"} -> {"BOOL": false})'
+    assert lines[2].startswith('tags ({"M": {"CostCenter": {"S": "cc-999"}}} -> {"M": {')
+    assert len(lines) == 3
+
+
+def test_adopt_help_lists_take_over(tmp_path: Path) -> None:
+    result = run_adopt(tmp_path, "--help")
+    assert result.returncode == 0
+    assert "adopt take-over TENANT [TENANT ...]" in result.stdout
+    assert "bring existing tenant records under Terraform" in " ".join(result.stdout.split())
