@@ -109,6 +109,7 @@ def read_key(live: LiveAccount, alias: str) -> tuple[str | None, dict[str, Any]]
         "policy_principals": {"AWS": aws, "Service": services},
         "policy_actions": adopt.policy_actions(policy),
         "policy_statements": [str(s.get("Sid") or f"#{i + 1}") for i, s in enumerate(statements)],
+        **adopt.policy_facts(policy),
         "tags": dict(sorted(tags.items())),
     }
     if meta.get("DeletionDate") is not None:
@@ -180,6 +181,7 @@ def read_bucket(live: LiveAccount, name: str, role: str) -> dict[str, tuple[bool
         {
             "statement_ids": [str(s.get("Sid") or f"#{i + 1}") for i, s in enumerate(statements)],
             "grants": adopt.policy_grants(document),
+            **adopt.policy_facts(document),
         }
         if policy
         else {},

@@ -792,13 +792,21 @@ def consequences(change: Json) -> list[str]:
                 f"- **old versions become deletable:** noncurrent versions are deleted after {_shown_days(new)} "
                 "(no rule deleted them before)"
             )
+        elif new and new[0] < old[0]:
+            lines.append(
+                f"- **old versions become deletable sooner:** noncurrent versions are deleted after "
+                f"{_shown_days(new)} ({_shown_days(old)} before)"
+            )
         elif old != new:
             lines.append(f"- noncurrent versions deleted after {_shown_days(old)} → {_shown_days(new)}")
-        if _current_days(before) != _current_days(after):
+        old_current, new_current = _current_days(before), _current_days(after)
+        if new_current and (not old_current or new_current[0] < old_current[0]):
             lines.append(
-                f"- current objects expire after {_shown_days(_current_days(before))} → "
-                f"{_shown_days(_current_days(after))}"
+                f"- **objects are deleted sooner:** current objects expire after {_shown_days(new_current)} "
+                f"({_shown_days(old_current)} before)"
             )
+        elif old_current != new_current:
+            lines.append(f"- current objects expire after {_shown_days(old_current)} → {_shown_days(new_current)}")
     elif rtype == "aws_s3_bucket_server_side_encryption_configuration":
         old_rule, new_rule = _first(before.get("rule")), _first(after.get("rule"))
         old_default = _first(old_rule.get("apply_server_side_encryption_by_default"))

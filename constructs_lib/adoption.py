@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,8 +59,8 @@ from constructs_lib.naming import (
     default_tags,
     key_description,
 )
-from constructs_lib.policies import KMS_ADMIN_ACTIONS, escape_terraform, key_policy
-from constructs_lib.retention import BucketRetention, bucket_retention
+from constructs_lib.policies import KMS_ADMIN_ACTIONS, bucket_policy, escape_terraform, key_policy
+from constructs_lib.retention import BucketRetention, bucket_retention, rule_ids
 
 #: The discovery file's format; a file of another format is refused.
 FORMAT = 1
@@ -463,6 +464,57 @@ def policy_principals(policy: Mapping[str, Any]) -> tuple[dict[str, list[str]], 
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _sorted_values(value: Any) -> list[Any]:
+    return sorted(_as_list(value), key=lambda v: json.dumps(v, sort_keys=True))
+
+
+def _canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """A policy statement with every list-or-string element as a sorted list: the same grant, however written."""
+    canonical: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in ("Action", "NotAction", "Resource", "NotResource"):
+            canonical[key] = _sorted_values(value)
+        elif key in ("Principal", "NotPrincipal") and isinstance(value, Mapping):
+            canonical[key] = {kind: _sorted_values(v) for kind, v in value.items()}
+        elif key == "Condition" and isinstance(value, Mapping):
+            canonical[key] = {
+                op: {k: _sorted_values(v) for k, v in pairs.items()} if isinstance(pairs, Mapping) else pairs
+                for op, pairs in value.items()
+            }
+        else:
+            canonical[key] = value
+    return canonical
+
+
+def statement_digests(policy: Mapping[str, Any]) -> dict[str, str]:
+    """Each statement of a policy (by Sid, or ``#<position>``) -> the SHA-256 of its canonical form: two policies
+    grant the same when their digests are equal, however their elements are written or ordered."""
+    statements = policy.get("Statement", [])
+    return {
+        str(s.get("Sid") or f"#{i + 1}"): hashlib.sha256(
+            json.dumps(_canonical_statement(s), sort_keys=True).encode("utf-8")
+        ).hexdigest()
+        for i, s in enumerate(statements if isinstance(statements, list) else [statements])
+        if isinstance(s, Mapping)
+    }
+
+
+def policy_facts(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts discovery records of a live key or bucket policy to tell whether the stack's changes it."""
+    return {"statement_digests": statement_digests(policy)}
+
+
+def _statement_changes(live: Mapping[str, str], wanted: Mapping[str, str]) -> str:
+    """``removes statements ...; adds ...; changes ...`` between two ``statement_digests``; "" if they are equal."""
+    removed = sorted(sid for sid in live if sid not in wanted)
+    added = sorted(sid for sid in wanted if sid not in live)
+    changed = sorted(sid for sid in live if sid in wanted and live[sid] != wanted[sid])
+    parts = [f"removes statements {', '.join(json.dumps(s) for s in removed)}"] if removed else []
+    parts += [f"adds {', '.join(json.dumps(s) for s in added)}"] if added else []
+    parts += [f"changes {', '.join(json.dumps(s) for s in changed)}"] if changed else []
+    return "; ".join(parts)
 
 
 def policy_actions(policy: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -1063,10 +1115,16 @@ def first_plan(
         if facts.get("object_ownership") != "BucketOwnerEnforced":
             lines.append(f"object ownership {facts.get('object_ownership')} -> BucketOwnerEnforced (ACLs disabled)")
     elif rtype == "aws_s3_bucket_policy":
-        lines.append(
-            f"replaced in place: statements {', '.join(facts.get('statement_ids', [])) or '(none)'} -> "
-            "DenyInsecureTransport, DenyTenantObjectsOutsideOwnPrefix, DenyTenantListingOutsideOwnPrefix"
-        )
+        generated = bucket_policy(settings, role)
+        if "statement_digests" in facts:
+            changes = _statement_changes(facts["statement_digests"], statement_digests(generated))
+            if changes:
+                lines.append(f"replaced in place: {changes}")
+        else:  # a discovery file from before the digests
+            lines.append(
+                f"replaced in place: statements {', '.join(facts.get('statement_ids', [])) or '(none)'} -> "
+                f"{', '.join(s['Sid'] for s in generated['Statement'])}"
+            )
         dropped = bucket_dropped_principals(facts, settings)
         if dropped:
             lines.append(f"bucket policy drops principals {', '.join(dropped)} (accepted)")
@@ -1102,10 +1160,15 @@ def _key_lines(facts: Mapping[str, Any], settings: Settings, tenants: Sequence[T
     if facts.get("description") != key_description(settings):
         lines.append("description replaced")
     generated = key_policy(settings, tenants)
-    live_sids = facts.get("policy_statements", [])
-    lines.append(
-        f"key policy replaced in place: {len(live_sids)} statement(s) -> the stack's {len(generated['Statement'])}"
-    )
+    if "statement_digests" in facts:
+        changes = _statement_changes(facts["statement_digests"], statement_digests(generated))
+        if changes:
+            lines.append(f"key policy replaced in place: {changes}")
+    else:  # a discovery file from before the digests: say what it can
+        live_sids = facts.get("policy_statements", [])
+        lines.append(
+            f"key policy replaced in place: {len(live_sids)} statement(s) -> the stack's {len(generated['Statement'])}"
+        )
     aws, services = (
         facts.get("policy_principals", {}).get("AWS", {}),
         facts.get("policy_principals", {}).get("Service", []),
@@ -1163,7 +1226,10 @@ def _lifecycle_lines(facts: Mapping[str, Any], wanted: BucketRetention) -> list[
     if expiration != ([wanted.expiration_days] if wanted.expiration_days else []):
         shown = ", ".join(_days(d) for d in expiration) or "never"
         want = _days(wanted.expiration_days) if wanted.expiration_days else "never"
-        lines.append(f"current objects expire after {shown} -> {want}")
+        if wanted.expiration_days and (not expiration or wanted.expiration_days < expiration[0]):
+            lines.append(f"SHORTENS current-object expiry: objects are deleted after {want} instead of {shown}")
+        else:
+            lines.append(f"current objects expire after {shown} -> {want}")
     noncurrent = sorted({r["noncurrent_days"] for r in rules if r.get("noncurrent_days")})
     if wanted.noncurrent_days and not noncurrent:
         lines.append(
@@ -1171,7 +1237,13 @@ def _lifecycle_lines(facts: Mapping[str, Any], wanted: BucketRetention) -> list[
         )
     elif wanted.noncurrent_days and noncurrent != [wanted.noncurrent_days]:
         shown = ", ".join(_days(d) for d in noncurrent)
-        lines.append(f"noncurrent versions deleted after {shown} -> {_days(wanted.noncurrent_days)}")
+        if wanted.noncurrent_days < noncurrent[0]:
+            lines.append(
+                f"SHORTENS noncurrent-version expiry: old versions become deletable after "
+                f"{_days(wanted.noncurrent_days)} instead of {shown}"
+            )
+        else:
+            lines.append(f"noncurrent versions deleted after {shown} -> {_days(wanted.noncurrent_days)}")
     elif not wanted.noncurrent_days and noncurrent:
         lines.append("stops deleting noncurrent versions")
     if wanted.noncurrent_days and not any(r.get("expired_object_delete_marker") for r in rules):
@@ -1180,7 +1252,8 @@ def _lifecycle_lines(facts: Mapping[str, Any], wanted: BucketRetention) -> list[
     if abort != [wanted.abort_incomplete_multipart_upload_days]:
         lines.append(f"aborts incomplete uploads after {_days(wanted.abort_incomplete_multipart_upload_days)}")
     ids = sorted(r.get("id") or "(no id)" for r in facts.get("rules", []))
-    lines.append(f"rules {', '.join(ids) or '(none)'} replaced by the stack's")
+    if lines or len(rules) != len(facts.get("rules", [])) or ids != rule_ids(wanted):
+        lines.append(f"rules {', '.join(ids) or '(none)'} replaced by the stack's")
     return lines
 
 

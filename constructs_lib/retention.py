@@ -47,3 +47,19 @@ def bucket_retention(settings: Settings) -> dict[str, BucketRetention]:
         "results": BucketRetention(expiration_days=30, noncurrent_days=noncurrent),
         "athena_staging": BucketRetention(),
     }
+
+
+#: The stack's lifecycle rule ids (constructs_lib.secure_bucket writes them).
+EXPIRE_CURRENT, EXPIRE_NONCURRENT, ABORT_UPLOADS = (
+    "expire-current-versions",
+    "expire-noncurrent-versions",
+    "abort-incomplete-multipart-uploads",
+)
+
+
+def rule_ids(retention: BucketRetention) -> list[str]:
+    """The ids of the lifecycle rules the stack writes for ``retention``, sorted."""
+    ids = [ABORT_UPLOADS]
+    ids += [EXPIRE_CURRENT] if retention.expiration_days else []
+    ids += [EXPIRE_NONCURRENT] if retention.noncurrent_days else []
+    return sorted(ids)

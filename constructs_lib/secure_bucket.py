@@ -30,7 +30,7 @@ from constructs_lib.bindings import (
 from constructs_lib.config import Settings
 from constructs_lib.naming import Names, bucket_tags
 from constructs_lib.policies import bucket_policy, terraform_string
-from constructs_lib.retention import BucketRetention
+from constructs_lib.retention import ABORT_UPLOADS, EXPIRE_CURRENT, EXPIRE_NONCURRENT, BucketRetention
 
 _R = TypeVar("_R", bound=TerraformResource)
 
@@ -174,7 +174,7 @@ def _lifecycle_rules(
     if retention.expiration_days is not None:
         rules.append(
             S3BucketLifecycleConfigurationRule(
-                id="expire-current-versions",
+                id=EXPIRE_CURRENT,
                 status="Enabled",
                 filter=_whole_bucket(),
                 expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=retention.expiration_days)],
@@ -185,7 +185,7 @@ def _lifecycle_rules(
         # marker clean-up lives with the noncurrent-version rule.
         rules.append(
             S3BucketLifecycleConfigurationRule(
-                id="expire-noncurrent-versions",
+                id=EXPIRE_NONCURRENT,
                 status="Enabled",
                 filter=_whole_bucket(),
                 noncurrent_version_expiration=[
@@ -198,7 +198,7 @@ def _lifecycle_rules(
         )
     rules.append(
         S3BucketLifecycleConfigurationRule(
-            id="abort-incomplete-multipart-uploads",
+            id=ABORT_UPLOADS,
             status="Enabled",
             filter=_whole_bucket(),
             abort_incomplete_multipart_upload=[

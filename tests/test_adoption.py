@@ -191,6 +191,63 @@ def test_discovery_table_says_what_the_first_plan_changes(found: Adoption) -> No
     assert lines['aws_dynamodb_table_item.tenant_config["acme"]'].endswith("created")
 
 
+def lifecycle_facts(*rules: tuple[str, int | None, int | None, bool, int | None]) -> dict[str, Any]:
+    keys = ("id", "expiration_days", "noncurrent_days", "expired_object_delete_marker", "abort_days")
+    return {"rules": [{"status": "Enabled", **dict(zip(keys, rule, strict=True))} for rule in rules]}
+
+
+#: The results bucket's lifecycle as the stack writes it (noncurrent_version_expiration_days 1).
+STACK_RESULTS_RULES = (
+    ("abort-incomplete-multipart-uploads", None, None, False, 7),
+    ("expire-current-versions", 30, None, False, None),
+    ("expire-noncurrent-versions", None, 1, True, None),
+)
+
+
+def test_discovery_says_a_shortened_noncurrent_expiry_makes_old_versions_deletable_sooner() -> None:
+    rules = (STACK_RESULTS_RULES[0], STACK_RESULTS_RULES[1], ("expire-noncurrent-versions", None, 90, True, None))
+    lines = adopt.first_plan(
+        "aws_s3_bucket_lifecycle_configuration.results", True, lifecycle_facts(*rules), seed_settings(), TENANTS
+    )
+    assert lines == (
+        "SHORTENS noncurrent-version expiry: old versions become deletable after 1 day instead of 90 days",
+        "rules abort-incomplete-multipart-uploads, expire-current-versions, expire-noncurrent-versions replaced by "
+        "the stack's",
+    )
+
+
+def test_rediscovery_says_no_change_when_the_lifecycle_is_the_stacks_own_wording() -> None:
+    lines = adopt.first_plan(
+        "aws_s3_bucket_lifecycle_configuration.results",
+        True,
+        lifecycle_facts(*STACK_RESULTS_RULES),
+        seed_settings(),
+        TENANTS,
+    )
+    assert lines == ("no change",)
+
+
+def test_rediscovery_says_no_change_when_the_policies_are_the_stacks_own_wording(found: Adoption) -> None:
+    from constructs_lib.policies import bucket_policy, key_policy
+
+    settings = admin_settings()
+    key = adopt.policy_facts(key_policy(settings, TENANTS))
+    facts = {**found.facts("aws_kms_key.master"), **key}
+    lines = adopt.first_plan("aws_kms_key.master", True, facts, settings, TENANTS)
+    assert not [line for line in lines if line.startswith("key policy replaced")], lines
+    bucket = {"statement_ids": [], "grants": {}, **adopt.policy_facts(bucket_policy(settings, "input"))}
+    assert adopt.first_plan("aws_s3_bucket_policy.input", True, bucket, settings, TENANTS) == ("no change",)
+
+
+def test_discovery_names_the_key_policy_statements_it_replaces_wording(found: Adoption) -> None:
+    lines = found.resources["aws_kms_key.master"].first_plan
+    (line,) = [line for line in lines if line.startswith("key policy replaced")]
+    assert line.startswith(
+        'key policy replaced in place: removes statements "Allow access for Key Administrators", "Allow use of the '
+        'key by AWS services", "Enable IAM User Permissions"; adds "AllowEventBridgeDescribeKey", '
+    )
+
+
 def test_rediscovery_classifies_records_by_terraform_state_not_by_the_previous_file(aws: Callable[..., Any]) -> None:
     settings, client = fresh(aws, "eu-west-1")
     live = LiveAccount.connect(region="eu-west-1", account_id=ACCOUNT)

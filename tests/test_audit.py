@@ -858,3 +858,53 @@ def test_review_names_the_principals_a_bucket_policy_update_no_longer_allows_cro
         "  - **principals the bucket policy no longer allows:** `arn:aws:iam::111122223333:role/quicksight`, "
         "`logging.s3.amazonaws.com` (a principal of another account, or a service, has no other way in)"
     ) in section
+
+
+def lifecycle(noncurrent: int | None, current: int | None = 30) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    if current:
+        rules.append({"id": "expire-current-versions", "status": "Enabled", "expiration": [{"days": current}]})
+    if noncurrent:
+        rules.append(
+            {
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "noncurrent_version_expiration": [{"noncurrent_days": noncurrent}],
+            }
+        )
+    return {"rule": rules}
+
+
+def test_review_marks_a_shortened_noncurrent_expiry_as_loudly_as_a_new_one_old_versions_deletable() -> None:
+    section, _ = render_changes(
+        {
+            "resource_changes": [
+                change("aws_s3_bucket_lifecycle_configuration.results", ["update"], lifecycle(90), lifecycle(1))
+            ]
+        }
+    )
+    assert (
+        "  - **old versions become deletable sooner:** noncurrent versions are deleted after 1 day (90 days before)"
+    ) in section
+
+
+def test_review_marks_a_shortened_current_expiry_objects_deleted_sooner() -> None:
+    section, _ = render_changes(
+        {
+            "resource_changes": [
+                change("aws_s3_bucket_lifecycle_configuration.results", ["update"], lifecycle(1, 90), lifecycle(1, 30))
+            ]
+        }
+    )
+    assert "  - **objects are deleted sooner:** current objects expire after 30 days (90 days before)" in section
+
+
+def test_review_of_a_longer_expiry_is_plain() -> None:
+    section, _ = render_changes(
+        {
+            "resource_changes": [
+                change("aws_s3_bucket_lifecycle_configuration.results", ["update"], lifecycle(1), lifecycle(7))
+            ]
+        }
+    )
+    assert "  - noncurrent versions deleted after 1 day → 7 days" in section and "**" not in section
