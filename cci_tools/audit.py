@@ -1169,11 +1169,21 @@ def _outside_lines(outside: list[str], deleted: set[str] | frozenset[str] = froz
 # --- command line ----------------------------------------------------------------------------
 
 
+class NoStackDir(Exception):
+    """Which stack to audit cannot be told: one line for the user."""
+
+
 def find_stack_dir(environ: dict[str, str]) -> Path:
-    stacks = sorted(p for p in (output_dir(environ) / "stacks").glob("*") if (p / "cdk.tf.json").exists())
-    if len(stacks) != 1:
-        names = ", ".join(p.name for p in stacks) or "none"
-        raise SystemExit(f"error: found {len(stacks)} synthesized stacks ({names}); pass --stack-dir")
+    """The one synthesized stack under the output directory; NoStackDir when there is none or several."""
+    root = output_dir(environ) / "stacks"
+    stacks = sorted(p for p in root.glob("*") if (p / "cdk.tf.json").exists())
+    if not stacks:
+        raise NoStackDir(f"audit: found no synthesized stack under {root}; run pipenv run synth first")
+    if len(stacks) > 1:
+        raise NoStackDir(
+            f"audit: found {len(stacks)} synthesized stacks under {root} ({', '.join(p.name for p in stacks)}); "
+            f"say which with --stack-dir, e.g. --stack-dir {stacks[0]}"
+        )
     return stacks[0]
 
 
@@ -1186,7 +1196,12 @@ COMMITTED_REPORT = PROJECT_DIR / "AUDIT.md"
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="audit", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack-dir", type=Path, help="default: the one stack under cdktf.out/stacks")
+    parser.add_argument(
+        "--stack-dir",
+        type=Path,
+        help="the synthesized stack to audit, cdktf.out/stacks/<stack> (default: the only one there; with several "
+        "environments, name it)",
+    )
     parser.add_argument("--plan", type=Path, help="output of terraform show -json PLAN")
     parser.add_argument(
         "--output",
@@ -1208,7 +1223,11 @@ def main(argv: list[str]) -> int:
         "resource or tenant record that the account already has or that could not be checked against the account",
     )
     args = parser.parse_args(argv)
-    stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
+    try:
+        stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
+    except NoStackDir as why:
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     output: Path = args.output or (stack_dir / REVIEW_FILE if args.plan else Path("AUDIT.md"))
     committed = output.resolve() == COMMITTED_REPORT.resolve()
     if args.plan and committed:

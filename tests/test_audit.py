@@ -908,3 +908,23 @@ def test_review_of_a_longer_expiry_is_plain() -> None:
         }
     )
     assert "  - noncurrent versions deleted after 1 day → 7 days" in section and "**" not in section
+
+
+def test_refuses_to_guess_the_stack_of_several_in_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "cdktf.out"
+    for stack in ("cci-lite-production", "cci-lite-staging"):
+        (out / "stacks" / stack).mkdir(parents=True)
+        (out / "stacks" / stack / "cdk.tf.json").write_text("{}", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "cci_tools.audit", "--plan", str(tmp_path / "plan.json")],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CDKTF_OUTDIR": str(out)},
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"error: audit: found 2 synthesized stacks under {out / 'stacks'} (cci-lite-production, cci-lite-staging); "
+        f"say which with --stack-dir, e.g. --stack-dir {out / 'stacks' / 'cci-lite-production'}"
+    ]
