@@ -148,7 +148,7 @@ class AppSettings:
     """Every stack the settings declare, the ones this run synthesizes, and the state each uses.
 
     ``stacks``: the stacks of this run (all, or the one ``CCI_STACK`` picks).
-    ``declared``: every stack of the app, with this run's ``CCI_*`` overrides.
+    ``declared``: every stack of the app, with this run's ``CCI_*`` overrides on the stacks of the run.
     ``states``: each declared stack's backend and where that setting came from.
     ``retired_stacks``: stacks whose state is left behind on purpose (``context.cci.retired_stacks``).
     """
@@ -166,8 +166,9 @@ def load_environments(project_dir: Path, environ: Mapping[str, str]) -> tuple[Se
     Without ``context.cci.environments`` there is one stack, ``<prefix>-production``
     (``cci-lite-production``). With it, each entry is a stack ``<prefix>-<key>`` whose
     settings are the top-level ones overridden by the entry's own. ``CCI_*`` variables
-    override every stack of the run; ``CCI_STACK`` keeps just one. Raises ConfigError
-    listing every problem found.
+    override every stack of the run; ``CCI_STACK`` keeps just one, and then the overrides
+    apply to that stack alone (the others keep their own settings, which the checks across
+    stacks compare it with). Raises ConfigError listing every problem found.
     """
     return load_app_settings(project_dir, environ).stacks
 
@@ -225,11 +226,15 @@ def load_app_settings(project_dir: Path, environ: Mapping[str, str]) -> AppSetti
 
     environments: list[Settings] = []
     states: list[StackState] = []
+    selected = environ.get("CCI_STACK")
     for name, entry in plan:
         context = {**base, **entry}
         sources = {**base_sources, **{k: f"{label}: context.cci.environments.{name}.{k}" for k in entry}}
+        # CCI_* overrides are this run's: with CCI_STACK they apply to the stack it makes, and every other stack
+        # keeps its own settings (its backend too, for the shared-state check). The stack name needs no override.
+        made = selected is None or selected == f"{base['name_prefix']}-{name or DEFAULT_ENVIRONMENT_KEY}"
         for variable, key in ENV_OVERRIDES.items():
-            if variable in environ:
+            if variable in environ and made:
                 context[key] = environ[variable]
                 sources[key] = variable
         try:

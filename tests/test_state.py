@@ -99,6 +99,29 @@ def test_refuses_shared_state_local_path_from_cci_backend(tmp_path: Path) -> Non
     )
 
 
+def test_cci_backend_with_cci_stack_applies_to_the_stack_the_run_makes_only(tmp_path: Path) -> None:
+    # The tester's run: one stack, its own state file; refused before as "shared with cci-lite-staging".
+    environ = {"CCI_STACK": "cci-lite-production", "CCI_BACKEND": '{"type": "local", "path": "/srv/prod.tfstate"}'}
+    app = load_app_settings(project_with(tmp_path, TWO), environ)
+    assert [s.stack for s in app.stacks] == ["cci-lite-production"]
+    backends = {state.stack: (state.backend, state.source) for state in app.states}
+    assert backends["cci-lite-production"] == (LocalBackendSettings(path="/srv/prod.tfstate"), "CCI_BACKEND")
+    assert backends["cci-lite-staging"] == (LocalBackendSettings(), "cdktf.json: context.cci.backend")
+
+
+def test_refuses_shared_state_cci_backend_of_one_stack_pointing_at_anothers_state(tmp_path: Path) -> None:
+    # With CCI_STACK the other stacks keep their own backends, so a CCI_BACKEND naming one of their states is
+    # still two stacks on one state.
+    staging_state = '{"type": "local", "path": "../../../terraform.cci-lite-staging.tfstate"}'
+    environ = {"CCI_STACK": "cci-lite-production", "CCI_BACKEND": staging_state, "CDKTF_OUTDIR": str(tmp_path / "o")}
+    (problem,) = problems_of(tmp_path, TWO, environ)
+    assert problem.startswith(
+        "cdktf.json: stacks cci-lite-production and cci-lite-staging would share one state, state file "
+        f"{tmp_path / 'terraform.cci-lite-staging.tfstate'} (backends from CCI_BACKEND and cdktf.json: "
+        "context.cci.backend)"
+    )
+
+
 def test_refuses_shared_state_local_paths_that_resolve_to_one_file(tmp_path: Path) -> None:
     """A relative path is relative to the stack directory, as Terraform resolves it."""
     cci = {
