@@ -347,10 +347,19 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         elif (problem := code_problem(arn, templates=False)) is not None:
             errors.append(f"{where} {problem}, got {arn!r}")
         elif account_id and region and not _in_stack(arn, account_id, partition):
-            errors.append(
-                f"{where} {arn!r} is not a role of account {account_id} in partition {partition!r}; "
-                "KMS refuses a principal from another partition: name a role of the stack's own account"
-            )
+            parsed = parse_arn(arn)
+            if parsed is not None and parsed.partition == partition:
+                errors.append(
+                    f"{where} {arn!r} is a role of account {parsed.account}, not of the stack's account "
+                    f"{account_id}; key administrators must be roles of the account that owns the key (a role of "
+                    "another account would administer it under that account's IAM, outside this one's control): "
+                    f"name a role of account {account_id}"
+                )
+            else:
+                errors.append(
+                    f"{where} {arn!r} is not a role of account {account_id} in partition {partition!r}; "
+                    "KMS refuses a principal from another partition: name a role of the stack's own account"
+                )
     if len(set(admins)) != len(admins):
         errors.append(f"{sources['key_admin_role_arns']} lists a role more than once")
 

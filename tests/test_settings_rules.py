@@ -140,6 +140,17 @@ def test_refuses_admin_role_from_another_partition(tmp_path: Path) -> None:
     )
 
 
+def test_refuses_admin_role_from_another_account_naming_the_account_rule(tmp_path: Path) -> None:
+    # The tester's case: same partition, another account; the message blamed the partition.
+    arn = "arn:aws:iam::111122223333:role/admin"
+    assert problems_with(tmp_path, {"key_admin_role_arns": [arn]}) == (
+        f"cdktf.json: context.cci.key_admin_role_arns[0] {arn!r} is a role of account 111122223333, not of the "
+        "stack's account 591338347562; key administrators must be roles of the account that owns the key (a role "
+        "of another account would administer it under that account's IAM, outside this one's control): name a "
+        "role of account 591338347562",
+    )
+
+
 @pytest.mark.parametrize(
     ("region", "arn", "accepted"),
     [
@@ -159,7 +170,10 @@ def test_admin_roles_must_be_of_the_stacks_account_and_partition(
         assert settings_with(tmp_path, cci).key_admin_role_arns == (arn,)
     else:
         (problem,) = problems_with(tmp_path, cci)
-        assert "is not a role of account 123456789012 in partition" in problem
+        assert (
+            "is not a role of account 123456789012 in partition" in problem
+            or "not of the stack's account 123456789012" in problem
+        )
 
 
 def test_refuses_a_malformed_admin_role_with_the_rule(tmp_path: Path) -> None:
