@@ -19,13 +19,17 @@ Emulator gaps, worked around here only, each where it bites:
   ``server_side_encryption``;
 - moto's ``UpdateItem`` stores a boolean written through ``AttributeUpdates`` as
   ``{"S": false}``, which the provider cannot read back: the take-over apply fails on
-  that read, and the test writes the boolean correctly before it plans again.
+  that read, and the test writes the boolean correctly before it plans again;
+- the same ``AttributeUpdates`` path stores ``B`` as a string, drops ``NULL`` and fails on
+  ``BS``: the record with every DynamoDB type is taken over and its take-over verified by
+  Terraform's plan, but never applied.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -177,10 +181,10 @@ def adopt(project: Project, *args: str, **extra: str) -> subprocess.CompletedPro
 REVIEW = f"{STACK_DIR}/plan-review.md"
 
 
-def audit(project: Project) -> subprocess.CompletedProcess[str]:
+def audit(project: Project, *extra: str) -> subprocess.CompletedProcess[str]:
     """The README's review gate on the project's plan.json: pipenv run audit --plan plan.json --fail-on-destroy."""
     return subprocess.run(
-        [sys.executable, "-m", "cci_tools.audit", "--plan", "plan.json", "--fail-on-destroy"],
+        [sys.executable, "-m", "cci_tools.audit", "--plan", "plan.json", "--fail-on-destroy", *extra],
         cwd=project.root,
         env=project.env,
         capture_output=True,
@@ -258,7 +262,7 @@ def adopted(hand_emulator: emulator.Emulator, tmp_path_factory: pytest.TempPathF
     plan_text = project.terraform("plan", "-input=false", "-out=plan.bin").stdout
     shown = project.terraform("show", "-json", "plan.bin").stdout
     (project.root / "plan.json").write_text(shown, encoding="utf-8")
-    review = audit(project)
+    review = audit(project, "--expect-imports")  # README step 4: the first adoption's plan, and only it
     project.terraform("apply", "-input=false", "plan.bin")
     return Adopted(
         project=project,
@@ -303,14 +307,14 @@ def test_discovery_file_is_deterministic_and_names_what_exists(adopted: Adopted)
 
 
 def test_first_plan_imports_what_exists_and_deletes_or_replaces_nothing(adopted: Adopted) -> None:
-    assert "Plan: 21 to import, 5 to add, 11 to change, 0 to destroy." in adopted.plan_text
+    assert "Plan: 21 to import, 6 to add, 11 to change, 0 to destroy." in adopted.plan_text
     changes = adopted.plan["resource_changes"]
     imported = {c["address"]: c["change"]["importing"]["id"] for c in changes if c["change"].get("importing")}
     document = json.loads((adopted.project.root / "adopt.json").read_text(encoding="utf-8"))
     assert imported == {a: e["import_id"] for a, e in document["resources"].items() if e["found"]}
     assert not [c["address"] for c in changes if "delete" in c["change"]["actions"]]
     assert sorted(c["address"] for c in changes if c["change"]["actions"] == ["create"]) == sorted(
-        [*NEVER_MADE, ITEM.format("acme")]
+        [*NEVER_MADE, ITEM.format("acme"), "terraform_data.adoption"]
     )
     assert ITEM.format("demo-tenant") not in {c["address"] for c in changes}
 
@@ -320,7 +324,7 @@ def test_review_of_the_first_plan_names_the_imports_and_their_consequences(adopt
     assert adopted.review.stderr == ""
     report = (adopted.project.root / REVIEW).read_text(encoding="utf-8")
     section = report[report.index("## Changes in this plan") :]
-    assert "Summary: 21 to import, 5 to create, 11 to update." in section
+    assert "Summary: 21 to import, 6 to create, 11 to update." in section
     assert f"- `aws_kms_key.master` ← `{adopted.built.key_id}`: then update" in section
     assert (
         f"- `aws_s3_bucket_versioning.input` ← `cci-lite-input-{ACCOUNT}-{REGION},{ACCOUNT}`: left as it is"
@@ -348,7 +352,29 @@ def test_review_of_the_first_plan_names_the_imports_and_their_consequences(adopt
     ) in section
     assert "  - removed statement `Allow access for Key Administrators`" in section
     assert "### Tenant records outside Terraform\n\n`demo-tenant`: each exists in the table" in section
-    assert "[!CAUTION]" not in report
+    # One caution, the one every plan that imports gets: right here, for the first adoption only.
+    assert report.count("[!CAUTION]") == 1
+    assert "> [!CAUTION]\n> **This plan imports 21 existing object(s) into this state.**" in section
+
+
+def test_gate_fails_a_fresh_clone_that_imports_the_adopted_foundation_again_forked_state(
+    adopted: Adopted, tmp_path: Path
+) -> None:
+    # The tester's repro: the adoption was applied with one state; a fresh clone with the committed cdktf.json and
+    # adopt.json, a plain init, and the plan imports everything into a second state instead of creating it.
+    clone = project_with(tmp_path, adopted.aws, {"key_admin_role_arns": [ADMIN], "adopt_file": "adopt.json"})
+    shutil.copy(adopted.project.root / "adopt.json", clone.root / "adopt.json")
+    clone.synth()
+    clone.terraform("init", "-input=false")
+    assert "Plan: 21 to import, " in clone.terraform("plan", "-input=false", "-out=plan.bin").stdout
+    (clone.root / "plan.json").write_text(clone.terraform("show", "-json", "plan.bin").stdout, encoding="utf-8")
+    gated = audit(clone)
+    assert gated.returncode == 3
+    assert gated.stderr.splitlines()[0] == (
+        "WARNING: the plan imports 21 existing object(s) into this state: right only for the first adoption of this "
+        "stack; if the stack was adopted before, this state is not the one that manages them (a forked state): "
+        "stop; for the first adoption's plan, pass --expect-imports"
+    )
 
 
 # --- after the apply ------------------------------------------------------------------------
@@ -484,6 +510,146 @@ def test_take_over_brings_the_hand_made_record_in_with_every_field(adopted: Adop
 
     project.terraform("plan", "-input=false", "-out=plan.bin")
     assert known_gaps_removed(json.loads(project.terraform("show", "-json", "plan.bin").stdout)) == {}
+
+
+#: A record made by hand after the adoption, with every DynamoDB type: as boto3 writes it ...
+ROGERS_WIRE: dict[str, Any] = {
+    "tenant_id": {"S": "rogers"},
+    "display_name": {"S": "Rogers"},
+    "logo": {"B": b"\x89PNG\r\n\x1a\n\x00\xff"},
+    "keys": {"BS": [b"\x00\x01", b"\xfe\xff"]},
+    "archived": {"NULL": True},
+    "shards": {"NS": ["1", "2.5"]},
+    "features": {"SS": ["sentiment"]},
+    "history": {"L": [{"M": {"at": {"S": "2025-11-06"}, "blob": {"B": b"\x01"}}}, {"N": "7"}]},
+}
+#: ... and as DynamoDB JSON, the discovery file and the provider hold it.
+ROGERS_JSON: dict[str, Any] = {
+    **ROGERS_WIRE,
+    "logo": {"B": "iVBORw0KGgoA/w=="},
+    "keys": {"BS": ["AAE=", "/v8="]},
+    "history": {"L": [{"M": {"at": {"S": "2025-11-06"}, "blob": {"B": "AQ=="}}}, {"N": "7"}]},
+}
+
+
+def test_rediscovery_reads_state_and_leaves_a_record_made_by_hand_after_the_adoption_outside(
+    adopted: Adopted,
+) -> None:
+    # The tester's repro: a record put in by hand after the adoption, for a tenant then added to tenants.json, was
+    # "missing - created" at re-discovery, and every plan failed on it. acme, which Terraform created, stays its.
+    project = adopted.project
+    dynamodb = adopted.aws.client("dynamodb", region=REGION)
+    dynamodb.put_item(TableName="cci-lite-config", Item=ROGERS_WIRE)
+    tenants = json.loads((project.root / "tenants.json").read_text(encoding="utf-8"))
+    tenants["tenants"].append({"tenant_id": "rogers", "display_name": "Rogers"})
+    (project.root / "tenants.json").write_text(json.dumps(tenants, indent=2), encoding="utf-8")
+    again = adopt(project)  # adopt_file is set: the same file
+    assert again.returncode == 0, again.stderr
+    document = json.loads((project.root / "adopt.json").read_text(encoding="utf-8"))
+    assert document["tenant_records"]["rogers"] == {"terraform": "outside", "item": ROGERS_JSON}
+    assert document["tenant_records"]["demo-tenant"]["terraform"] == "taken_over"
+    assert "acme" not in document["tenant_records"] and document["other_records"] == []
+    rows = {
+        line.split()[0]: " ".join(line.split()[1:]) for line in again.stdout.splitlines() if "tenant_config[" in line
+    }
+    assert rows[ITEM.format("acme")] == "in state - in Terraform state: Terraform manages it"
+    assert rows[ITEM.format("rogers")].startswith("found - record exists: stays outside Terraform, untouched")
+    project.synth()
+    project.terraform("plan", "-input=false", "-out=plan.bin")
+    assert known_gaps_removed(json.loads(project.terraform("show", "-json", "plan.bin").stdout)) == {}
+
+
+#: ``adopt`` that is killed (SIGKILL: no cleanup, no rollback) right after its first ``terraform state push``
+#: returns, before it removes the pushed file and before it marks the discovery file.
+KILLED_AFTER_PUSH = """
+import os, signal, sys
+from cci_tools import adopt, cli
+original = adopt._terraform
+def killing(args, *rest, **options):
+    result = original(args, *rest, **options)
+    if list(args[:2]) == ["state", "push"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return result
+adopt._terraform = killing
+sys.exit(cli.run(adopt.main, sys.argv[1:], prog="adopt"))
+"""
+
+
+def test_take_over_killed_between_its_steps_is_finished_by_running_it_again(adopted: Adopted) -> None:
+    # The tester's repro (SIGKILL mid-way) left a file and a state that disagreed, and only hand-editing got out.
+    project = adopted.project
+    stack_dir = project.root / "cdktf.out/stacks/cci-lite-production"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_PUSH, "take-over", "rogers"],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stderr
+    state = json.loads(project.terraform("state", "pull").stdout)
+    items = next(r for r in state["resources"] if r["type"] == "aws_dynamodb_table_item")
+    assert "rogers" in {i["index_key"] for i in items["instances"]}  # pushed ...
+    document = json.loads((project.root / "adopt.json").read_text(encoding="utf-8"))
+    assert document["tenant_records"]["rogers"]["terraform"] == "outside"  # ... and the file not yet marked
+    left = sorted(p.name for p in stack_dir.glob("take-over.serial-*.tfstate"))
+    assert len(left) == 1
+    # Discovery says what happened instead of calling the record Terraform's.
+    said = adopt(project)
+    assert said.returncode == 0, said.stderr
+    (row,) = [" ".join(line.split()) for line in said.stdout.splitlines() if ITEM.format("rogers") in line]
+    assert row.endswith("a take-over that was interrupted; finish it: pipenv run adopt take-over rogers")
+
+    finished = adopt(project, "take-over", "rogers")
+    assert finished.returncode == 0, finished.stderr
+    assert f"note: removed {os.path.relpath(stack_dir / left[0], project.root)}" in finished.stderr
+    assert finished.stdout.splitlines()[0] == (
+        f"{ITEM.format('rogers')}: taken over with 8 field(s) (finishing a take-over that was interrupted); the next "
+        "apply adds kms_guard, tags (the product's own fields); every other field stays"
+    )
+    assert not list(stack_dir.glob("take-over.serial-*.tfstate")) and not (stack_dir / "take-over.plan").exists()
+    document = json.loads((project.root / "adopt.json").read_text(encoding="utf-8"))
+    # Every field, binary ones included, as the provider reads them back: take-over's plan found none changed.
+    assert document["tenant_records"]["rogers"] == {"terraform": "taken_over", "item": ROGERS_JSON}
+    again = adopt(project, "take-over", "rogers")
+    assert again.returncode == 2
+    assert again.stderr.splitlines() == [
+        "error: take-over: 'rogers' is taken over already (adopt.json): Terraform manages it"
+    ]
+
+
+def test_adopted_stack_synthesized_without_its_discovery_file_cannot_be_planned(adopted: Adopted) -> None:
+    # The tester's repro: adopt_file removed from cdktf.json (or set for one run only), then a plain synth.
+    project = adopted.project
+    project.context.pop("adopt_file")
+    project.set_context({})
+    project.synth()
+    stack_dir = project.root / "cdktf.out/stacks/cci-lite-production"
+    assert not (stack_dir / "adoption.tf.json").exists() and not (stack_dir / "imports.tf.json").exists()
+    refused = project.terraform("plan", "-input=false", check=False)
+    assert refused.returncode == 1
+    assert "Error: Provider configuration not present" in refused.stderr
+    assert "terraform_data.adoption (orphan)" in " ".join(refused.stderr.split())
+
+
+def test_gate_fails_the_plan_that_strips_taken_over_records_data_loss(adopted: Adopted) -> None:
+    # Past the marker (README: terraform state rm terraform_data.adoption, to retire adoption on purpose), the
+    # plan rewrites each taken-over record with the product's fields alone: the gate must stop it.
+    project = adopted.project
+    project.terraform("state", "rm", "terraform_data.adoption")
+    project.terraform("plan", "-input=false", "-out=plan.bin")
+    (project.root / "plan.json").write_text(project.terraform("show", "-json", "plan.bin").stdout, encoding="utf-8")
+    gated = audit(project)
+    assert gated.returncode == 3
+    (line,) = [line for line in gated.stderr.splitlines() if "deletes data in tenant records" in line]
+    assert (
+        f"{ITEM.format('demo-tenant')} (removes fields contacts, created_at, features, input_prefix, results_prefix, "
+        "retention_days, status)"
+    ) in line
+    assert f"{ITEM.format('rogers')} (removes fields archived, features, history, keys, logo, shards)" in line
+    report = (project.root / REVIEW).read_text(encoding="utf-8")
+    assert "> **This plan deletes data in tenant records:**" in report
 
 
 # --- refusals ---------------------------------------------------------------------------------
