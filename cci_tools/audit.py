@@ -74,6 +74,7 @@ from constructs_lib.adoption import MANAGED_FIELDS, policy_grants, policy_princi
 from constructs_lib.output import output_dir
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
+    GUARD_IS_NOT_S3_ISOLATION,
     KEY_POLICY_SIDS,
     SERVICE_USES,
     STATEMENT_SENTENCES,
@@ -169,7 +170,9 @@ def _statement_rows(policy: Json, *, resources: bool = False, absent: Sequence[s
             for op, pairs in s.get("Condition", {}).items()
             for key, values in pairs.items()
         )
-        cells = [code(s.get("Sid", "")), code(s["Effect"]), principals or "-", _codes(s.get("Action", [])) or "-"]
+        # A NotAction statement applies to every action but those listed: "all but ..." says so.
+        actions = f"all but {_codes(s['NotAction'])}" if "NotAction" in s else (_codes(s.get("Action", [])) or "-")
+        cells = [code(s.get("Sid", "")), code(s["Effect"]), principals or "-", actions]
         if resources:
             element = "NotResource" if "NotResource" in s else "Resource"
             cells.append(("not " if element == "NotResource" else "") + (_codes(s.get(element, [])) or "-"))
@@ -424,6 +427,8 @@ def render_report(stack: Json, waivers: Sequence[Waiver], *, provenance: Provena
                 else ""
             )
             + "); off means the tenant-wide statements alone apply.",
+            "",
+            GUARD_IS_NOT_S3_ISOLATION,
             "",
             "| Tenant | Display name | KMS guard | Tags |",
             "| --- | --- | --- | --- |",

@@ -22,11 +22,16 @@ Key policy statements, in this fixed order (Sids are stable; auditors diff on th
    a grant only if the grant is constrained to a ``tenant_id`` context (which 4 then
    holds to its own tenant); grants an AWS service creates for an AWS resource are
    exempt.
-6. ``DenyGuardedTenantContextToOthers``: the per-tenant guard. A guarded tenant's
+6. ``DenyTenantKeyManagement``: a principal tagged ``tenant_id`` may only use the
+   key (the cryptographic actions of ``KMS_TENANT_USE_ACTIONS``, grants held by 5),
+   never manage it (PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CreateAlias...),
+   whatever IAM grants; the key administrators and the pipeline role are exempt in
+   case they carry the tag.
+7. ``DenyGuardedTenantContextToOthers``: the per-tenant guard. A guarded tenant's
    context is usable by the pipeline role only, whatever IAM grants; one statement
    lists every guarded tenant. Left out when no tenant is guarded.
 
-Statements 4 to 6 are Denies because statement 1 lets IAM grant anything: an Allow
+Statements 4 to 7 are Denies because statement 1 lets IAM grant anything: an Allow
 beside it would add nothing, and only a Deny restricts. A key-policy Deny also takes
 precedence over grants ("it takes precedence over all grants for this KMS key",
 https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-algorithm).
@@ -35,12 +40,21 @@ too (same page, "Case sensitivity of the encryption context condition"). Request
 without a ``tenant_id`` context (S3 with bucket keys uses the bucket ARN as context)
 are not affected by any of them.
 
-Bucket policy statements, the same three in every bucket:
+Bucket policy statements, the same four in every bucket:
 
 1. ``DenyInsecureTransport``: no request without TLS.
 2. ``DenyTenantObjectsOutsideOwnPrefix``: a principal tagged ``tenant_id`` touches
    objects only under ``<tenant_id>/``.
 3. ``DenyTenantListingOutsideOwnPrefix``: and lists only with a prefix under it.
+4. ``DenyTenantBucketManagement``: and on the bucket itself may only list it and read
+   its region (``TENANT_BUCKET_ACTIONS``): no bucket policy, lifecycle, versioning,
+   encryption or any other bucket setting, whatever IAM grants.
+
+The key and bucket Denies for tagged principals confine tagged principals only: a
+principal without the tag (any role IAM allows, the pipeline's included) reaches every
+tenant's objects, and every unguarded tenant's encryption context. The KMS guard (7)
+protects direct use of the key with a guarded tenant's context, not S3 objects, which
+S3 encrypts with the bucket ARN as context.
 
 ``STATEMENT_SENTENCES`` says what each statement does in one plain sentence; the audit
 report and the README quote them, and tests keep the three in agreement.
@@ -79,6 +93,30 @@ KMS_CONTEXT_ACTIONS: tuple[str, ...] = (
     "kms:GenerateDataKey*",
     "kms:ReEncrypt*",
 )
+
+#: What a principal tagged ``tenant_id`` may do with the key: the cryptographic use a
+#: tenant workload needs, and DescribeKey (SDKs and S3 read a key's metadata). CreateGrant
+#: is here because DenyTenantGrantWithoutOwnContext and DenyTenantContextMismatch already
+#: hold a tagged principal's grants to its own tenant_id context. Everything else
+#: (PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CreateAlias, TagResource...) is denied
+#: to it by DenyTenantKeyManagement.
+#: https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
+KMS_TENANT_USE_ACTIONS: tuple[str, ...] = (
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+)
+
+#: What a principal tagged ``tenant_id`` may do on a bucket itself (not its objects):
+#: list it (held to its own prefix by DenyTenantListingOutsideOwnPrefix) and read its
+#: region, which SDKs and Athena ask for. Every other bucket action (PutBucketPolicy,
+#: PutLifecycleConfiguration, PutBucketVersioning, PutEncryptionConfiguration,
+#: DeleteBucket...) is denied to it by DenyTenantBucketManagement.
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+TENANT_BUCKET_ACTIONS: tuple[str, ...] = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions")
 
 #: Administration without use (KMS default policy, "Allow access for Key Administrators").
 KMS_ADMIN_ACTIONS: tuple[str, ...] = (
@@ -135,6 +173,11 @@ STATEMENT_SENTENCES: dict[str, str] = {
         "A principal tagged tenant_id cannot create a grant that is not constrained to a tenant_id "
         "encryption context, unless an AWS service creates it for an AWS resource."
     ),
+    "DenyTenantKeyManagement": (
+        "A principal tagged tenant_id may only use the key (encrypt, decrypt, re-encrypt, generate data keys, "
+        "describe it, create a grant held to its own context), never manage it (key policy, deletion, disabling, "
+        "aliases, tags, rotation), whatever IAM allows; the key administrators and the pipeline role are exempt."
+    ),
     "DenyGuardedTenantContextToOthers": (
         "Only the pipeline role may use the key, or create a grant, with a guarded tenant's tenant_id "
         "encryption context; every other principal is denied, the account root and key administrators "
@@ -149,7 +192,20 @@ STATEMENT_SENTENCES: dict[str, str] = {
         "A principal tagged tenant_id can list objects and versions only with a prefix inside its own prefix, "
         "and cannot list multipart uploads, which a policy cannot limit by prefix."
     ),
+    "DenyTenantBucketManagement": (
+        "A principal tagged tenant_id can only list the bucket and read its region, never change or read its "
+        "settings (bucket policy, lifecycle, versioning, encryption, notifications) or delete it, whatever IAM allows."
+    ),
 }
+
+#: What the KMS guard does not do, in plain words: AUDIT.md's tenants section and the README
+#: say it beside the guard (tests/test_audit.py and tests/test_policies.py hold both).
+GUARD_IS_NOT_S3_ISOLATION = (
+    "The KMS guard is not S3 isolation: S3 encrypts objects with the bucket ARN as encryption context, never "
+    "tenant_id, so no guard applies to them, and a guarded tenant's objects stay readable by every principal "
+    "without the tenant_id tag that IAM allows (the pipeline's roles included); the bucket policies confine only "
+    "principals tagged tenant_id to their own prefix."
+)
 
 
 #: Every statement the key policy can hold, in the order key_policy writes them.
@@ -162,6 +218,7 @@ KEY_POLICY_SIDS: tuple[str, ...] = (
     "AllowS3ServiceForStackBuckets",
     "DenyTenantContextMismatch",
     "DenyTenantGrantWithoutOwnContext",
+    "DenyTenantKeyManagement",
     "DenyGuardedTenantContextToOthers",
 )
 
@@ -413,6 +470,22 @@ def tenant_guard_statements(settings: Settings, tenants: Sequence[Tenant]) -> li
                 "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
             },
         },
+        # Statement 1 lets IAM grant kms:* to anyone, a tagged tenant workload included; a
+        # tenant must not be able to rewrite the key policy (and lift every guard), schedule
+        # the key's deletion or disable it. The key administrators and the pipeline role
+        # are exempt by aws:PrincipalArn, as in the per-tenant guard, should they carry the tag.
+        # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+        {
+            "Sid": "DenyTenantKeyManagement",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "NotAction": list(KMS_TENANT_USE_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "Null": {TENANT_TAG_KEY: "false"},
+                "ArnNotEquals": {"aws:PrincipalArn": tenant_management_exempt(settings)},
+            },
+        },
     ]
     guarded = sorted(t.tenant_id for t in tenants if t.kms_guard)
     if guarded:
@@ -441,8 +514,14 @@ def tenant_guard_statements(settings: Settings, tenants: Sequence[Tenant]) -> li
     return statements
 
 
+def tenant_management_exempt(settings: Settings) -> list[str]:
+    """The principal ARNs DenyTenantKeyManagement exempts: the pipeline role, then the key administrators."""
+    return [settings.lambda_role_arn, *sorted(settings.key_admin_role_arns)]
+
+
 def bucket_policy(settings: Settings, role: str) -> PolicyDocument:
-    """The policy of one bucket: TLS only, and tagged principals kept to their own prefix.
+    """The policy of one bucket: TLS only, and tagged principals kept to their own prefix
+    and away from the bucket's settings.
 
     Principals without a ``tenant_id`` principal tag (the pipeline's roles today) are
     affected only by the TLS rule. The tenant statements are a constant size whatever
@@ -483,6 +562,16 @@ def bucket_policy(settings: Settings, role: str) -> PolicyDocument:
                 "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"],
                 "Resource": arn,
                 "Condition": {**tagged, "StringNotLike": {"s3:prefix": f"{own_prefix}*"}},
+            },
+            # IAM's s3:* would let a tagged principal rewrite or delete this policy, turn off
+            # versioning, shorten the lifecycle or change the encryption of the shared bucket.
+            {
+                "Sid": "DenyTenantBucketManagement",
+                "Effect": "Deny",
+                "Principal": "*",
+                "NotAction": list(TENANT_BUCKET_ACTIONS),
+                "Resource": arn,
+                "Condition": tagged,
             },
         ],
     }

@@ -32,6 +32,7 @@ from constructs_lib import __version__, tenant_file
 from constructs_lib.config import Tenant, load_tenants
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
+    GUARD_IS_NOT_S3_ISOLATION,
     KEY_POLICY_SIDS,
     SERVICE_USES,
     STATEMENT_SENTENCES,
@@ -103,6 +104,24 @@ def test_report_explains_every_policy_statement_in_one_plain_sentence(synth_file
     assert report.count("- `DenyTenantObjectsOutsideOwnPrefix`:") == 1  # three equal bucket policies, shown once
 
 
+def test_report_shows_not_action_statements_as_all_but_the_listed_actions(synth_file: Path) -> None:
+    report = report_of(synth_file.parent)
+    assert (
+        "| `DenyTenantKeyManagement` | `Deny` | AWS: `*` | all but `kms:CreateGrant`, `kms:Decrypt`, `kms:DescribeKey`, "
+        "`kms:Encrypt`, `kms:GenerateDataKey*`, `kms:ReEncrypt*` |"
+    ) in report
+    assert (
+        "| `DenyTenantBucketManagement` | `Deny` | `*` | all but `s3:GetBucketLocation`, `s3:ListBucket`, "
+        "`s3:ListBucketVersions` | `arn:aws:s3:::{bucket}` |"
+    ) in report
+
+
+def test_report_says_the_kms_guard_is_not_s3_isolation(synth_file: Path) -> None:
+    tenants = report_of(synth_file.parent).split("## Tenants\n", 1)[1]
+    assert GUARD_IS_NOT_S3_ISOLATION in tenants.split("| Tenant |", 1)[0]
+    assert "readable by every principal without the tenant_id tag that IAM allows" in GUARD_IS_NOT_S3_ISOLATION
+
+
 def with_key_policy(stack_dir: Path, policy: dict[str, Any]) -> dict[str, Any]:
     stack = read_stack(stack_dir)
     stack["resource"]["aws_kms_key"]["master"]["policy"] = terraform_string(policy)
@@ -113,7 +132,7 @@ def test_report_lists_an_absent_key_policy_statement_as_absent_with_the_reason(s
     settings = seed_settings()
     least = report_of(shipped_stack_dir, with_key_policy(shipped_stack_dir, key_policy(settings, [])))
     assert (
-        "Every statement the generator can write is listed; 7 of 9 are present, and each absent one says why" in least
+        "Every statement the generator can write is listed; 8 of 10 are present, and each absent one says why" in least
     )
     assert (
         "| `AllowKeyAdministration` | absent | - | - | - |\n| `DenyGuardedTenantContextToOthers` | absent | - | - | - |"
@@ -128,7 +147,7 @@ def test_report_lists_an_absent_key_policy_statement_as_absent_with_the_reason(s
     admin = dataclasses.replace(settings, key_admin_role_arns=("arn:aws:iam::591338347562:role/admin",))
     guarded = [Tenant(tenant_id="globex", display_name="Globex", kms_guard=True)]
     full = report_of(shipped_stack_dir, with_key_policy(shipped_stack_dir, key_policy(admin, guarded)))
-    assert "9 of 9 are present:" in full and "| absent |" not in full and "absent, because" not in full
+    assert "10 of 10 are present:" in full and "| absent |" not in full and "absent, because" not in full
     table = full.split("| Sid | Effect | Principals | Actions | Conditions |\n| --- | --- | --- | --- | --- |\n")[1]
     assert [row.split(" | ")[0] for row in table.split("\n\n")[0].splitlines()] == [
         f"| `{sid}`" for sid in KEY_POLICY_SIDS
@@ -158,6 +177,7 @@ def test_readme_quotes_every_statement_sentence_of_the_report() -> None:
     readme = " ".join((PROJECT_DIR / "README.md").read_text(encoding="utf-8").split())
     for sid, sentence in STATEMENT_SENTENCES.items():
         assert sentence in readme, sid
+    assert GUARD_IS_NOT_S3_ISOLATION in readme
 
 
 # --- values as AWS stores them, and every character visible -------------------------------------

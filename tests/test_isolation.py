@@ -11,13 +11,16 @@ encryption context, ``s3:prefix`` and service keys. Each principal has an identi
 so a row shows what the resource policies take away from what IAM grants.
 
 The table is ROWS; its test ids name the kind of request (``guarded/``, ``tagged/``,
-``service/``, ``objects/``, ``listing/``, ``tls/``). Negative controls evaluate the
+``tagged-key-management/``, ``tagged-key-use/``, ``key-management-exempt/``,
+``service/``, ``objects/``, ``listing/``, ``tagged-bucket-management/``, ``tls/``, and
+``untagged-...`` for what must stay as IAM grants it). Negative controls evaluate the
 policies of main before this change (tests/data/policies_before_issue_13.json) and show
 that the evaluator catches the holes the change closes, so these tests can fail.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -28,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import PROJECT_DIR, require_tool
+from constructs_lib.policies import key_policy
+from tests.helpers import PROJECT_DIR, TEST_TENANTS, require_tool, seed_settings
 
 ACCOUNT = "591338347562"
 REGION = "eu-central-1"
@@ -80,6 +84,10 @@ PIPELINE_WITHOUT_IAM = Principal("cci-lite-lambda-role (no IAM policy)", PIPELIN
 BROAD = role("data-platform-admin")
 LOOKALIKE = role("cci-lite-lambda-role-v2")
 ACME = role("tenant-acme-reader", session="acme-session", tenant_id="acme")
+TAGGED_PIPELINE = role("cci-lite-lambda-role", session="cci-lite-job-init", tenant_id="acme")
+KEY_ADMIN = role("cci-lite-key-admin")
+TAGGED_KEY_ADMIN = role("cci-lite-key-admin", session="admin-session", tenant_id="acme")
+ADMIN_LOOKALIKE = role("cci-lite-key-admin-v2", tenant_id="acme")
 ROOT = Principal(
     "account root user", f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:root", {}, (ROOT_USER_IMPLICIT,)
 )
@@ -99,12 +107,15 @@ class Row:
     context: dict[str, str]
     expected: str
     tls: bool = True
+    #: For a key request, which key policy decides: the session's (``key``) or the same
+    #: stack's with a key administrator configured (``key-with-admin``).
+    key_policy: str = "key"
 
     @property
     def policy(self) -> str:
-        """Which synthesized policy decides: ``key`` or the bucket role."""
+        """Which policy decides: a key policy (``key_policy``) or the bucket role's."""
         if self.resource.startswith("arn:aws:kms:"):
-            return "key"
+            return self.key_policy
         bucket = self.resource.split(":::", 1)[1].split("/", 1)[0]
         return next(r for r in ("input", "results", "athena_staging") if bucket_arn(r).endswith(bucket))
 
@@ -145,6 +156,7 @@ FILTER_CRITERIA = {
     "kms:EncryptionContext:aws:lambda:FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:cci-lite-job-init",
 }
 INPUT, RESULTS, STAGING = bucket_arn("input"), bucket_arn("results"), bucket_arn("athena_staging")
+WITH_ADMIN = "key-with-admin"
 
 ROWS: tuple[Row, ...] = (
     # The per-tenant guard: globex and initech are guarded, acme and demo-tenant are not.
@@ -180,6 +192,37 @@ ROWS: tuple[Row, ...] = (
         {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"ec2.{REGION}.amazonaws.com"}, ALLOWED),
     Row("tagged/s3-bucket-key-read-without-tenant-context", ACME, "kms:Decrypt", KEY_ARN, BUCKET_KEY_READ, ALLOWED),
     Row("untagged/s3-bucket-key-read-without-tenant-context", BROAD, "kms:Decrypt", KEY_ARN, BUCKET_KEY_READ, ALLOWED),
+    # Key management: a tagged principal may use the key, never manage it, whatever IAM grants.
+    Row("tagged-key-management/put-key-policy", ACME, "kms:PutKeyPolicy", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/schedule-key-deletion", ACME, "kms:ScheduleKeyDeletion", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/disable-key", ACME, "kms:DisableKey", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/disable-key-rotation", ACME, "kms:DisableKeyRotation", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/create-alias", ACME, "kms:CreateAlias", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/update-alias", ACME, "kms:UpdateAlias", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/tag-resource", ACME, "kms:TagResource", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/update-key-description", ACME, "kms:UpdateKeyDescription", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/revoke-grant", ACME, "kms:RevokeGrant", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/get-key-policy", ACME, "kms:GetKeyPolicy", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/cancel-key-deletion", ACME, "kms:CancelKeyDeletion", KEY_ARN, {}, DENIED),
+    Row("tagged-key-management/role-named-like-an-admin", ADMIN_LOOKALIKE, "kms:PutKeyPolicy", KEY_ARN, {}, DENIED,
+        key_policy=WITH_ADMIN),
+    Row("tagged-key-use/describe-key", ACME, "kms:DescribeKey", KEY_ARN, {}, ALLOWED),
+    Row("tagged-key-use/data-key-without-plaintext-own-context", ACME, "kms:GenerateDataKeyWithoutPlaintext",
+        KEY_ARN, tenant("acme"), ALLOWED),
+    Row("tagged-key-use/re-encrypt-from-own-context", ACME, "kms:ReEncryptFrom", KEY_ARN, tenant("acme"), ALLOWED),
+    Row("tagged-key-use/encrypt-own-context", ACME, "kms:Encrypt", KEY_ARN, tenant("acme"), ALLOWED),
+    Row("key-management-exempt/tagged-key-admin-put-key-policy", TAGGED_KEY_ADMIN, "kms:PutKeyPolicy", KEY_ARN, {},
+        ALLOWED, key_policy=WITH_ADMIN),
+    Row("key-management-exempt/tagged-key-admin-schedule-key-deletion", TAGGED_KEY_ADMIN, "kms:ScheduleKeyDeletion",
+        KEY_ARN, {}, ALLOWED, key_policy=WITH_ADMIN),
+    Row("key-management-exempt/key-admin-put-key-policy", KEY_ADMIN, "kms:PutKeyPolicy", KEY_ARN, {}, ALLOWED,
+        key_policy=WITH_ADMIN),
+    Row("key-management-exempt/tagged-pipeline-role-describe-key", TAGGED_PIPELINE, "kms:GetKeyPolicy", KEY_ARN, {},
+        ALLOWED),
+    Row("untagged-key-management/broad-role-put-key-policy", BROAD, "kms:PutKeyPolicy", KEY_ARN, {}, ALLOWED),
+    Row("untagged-key-management/broad-role-schedule-key-deletion", BROAD, "kms:ScheduleKeyDeletion", KEY_ARN, {},
+        ALLOWED),
+    Row("untagged-key-management/account-root-put-key-policy", ROOT, "kms:PutKeyPolicy", KEY_ARN, {}, ALLOWED),
     # Service principals, each narrowed to what its AWS doc shows.
     Row("service/eventbridge-event-bus", service("events.amazonaws.com"), "kms:GenerateDataKey", KEY_ARN,
         EVENT_BUS, ALLOWED),
@@ -248,6 +291,28 @@ ROWS: tuple[Row, ...] = (
     Row("listing/tagged-multipart-uploads", ACME, "s3:ListBucketMultipartUploads", INPUT, {}, DENIED),
     Row("listing/tagged-athena-staging-own-prefix", ACME, "s3:ListBucket", STAGING, {"s3:prefix": "acme/"}, ALLOWED),
     Row("listing/untagged-pipeline-whole-bucket", PIPELINE, "s3:ListBucket", INPUT, {}, ALLOWED),
+    # Bucket management: a tagged principal may list a bucket and read its region, nothing else on it.
+    Row("tagged-bucket-management/put-bucket-policy", ACME, "s3:PutBucketPolicy", INPUT, {}, DENIED),
+    Row("tagged-bucket-management/delete-bucket-policy", ACME, "s3:DeleteBucketPolicy", RESULTS, {}, DENIED),
+    Row("tagged-bucket-management/get-bucket-policy", ACME, "s3:GetBucketPolicy", INPUT, {}, DENIED),
+    Row("tagged-bucket-management/put-lifecycle-configuration", ACME, "s3:PutLifecycleConfiguration", INPUT, {},
+        DENIED),
+    Row("tagged-bucket-management/put-bucket-versioning", ACME, "s3:PutBucketVersioning", RESULTS, {}, DENIED),
+    Row("tagged-bucket-management/put-encryption-configuration", ACME, "s3:PutEncryptionConfiguration", STAGING, {},
+        DENIED),
+    Row("tagged-bucket-management/put-bucket-notification", ACME, "s3:PutBucketNotification", INPUT, {}, DENIED),
+    Row("tagged-bucket-management/put-bucket-public-access-block", ACME, "s3:PutBucketPublicAccessBlock", RESULTS,
+        {}, DENIED),
+    Row("tagged-bucket-management/put-bucket-ownership-controls", ACME, "s3:PutBucketOwnershipControls", STAGING, {},
+        DENIED),
+    Row("tagged-bucket-management/put-bucket-tagging", ACME, "s3:PutBucketTagging", INPUT, {}, DENIED),
+    Row("tagged-bucket-management/delete-bucket", ACME, "s3:DeleteBucket", STAGING, {}, DENIED),
+    Row("tagged-bucket-management/pipeline-role-tagged", TAGGED_PIPELINE, "s3:PutBucketPolicy", INPUT, {}, DENIED),
+    Row("untagged-bucket-management/broad-role-put-bucket-policy", BROAD, "s3:PutBucketPolicy", INPUT, {}, ALLOWED),
+    Row("untagged-bucket-management/pipeline-put-lifecycle-configuration", PIPELINE, "s3:PutLifecycleConfiguration",
+        RESULTS, {}, ALLOWED),
+    Row("untagged-bucket-management/key-admin-put-bucket-versioning", KEY_ADMIN, "s3:PutBucketVersioning", STAGING,
+        {}, ALLOWED),
     # Plain HTTP is refused to everyone.
     Row("tls/pipeline-over-plain-http", PIPELINE, "s3:GetObject", f"{INPUT}/globex/calls/call-0001.wav", {}, DENIED,
         tls=False),
@@ -304,10 +369,14 @@ def as_aws_receives(raw: str) -> Json:
 
 @pytest.fixture(scope="module")
 def synthesized(resources: dict[str, dict[str, Any]]) -> dict[str, Json]:
-    """The synthesized key policy and bucket policies, as AWS receives them."""
+    """The synthesized key policy and bucket policies, as AWS receives them, and the key
+    policy of the same stack with ``KEY_ADMIN`` as key administrator (from key_policy,
+    which tests/test_stack.py holds equal to what the synth writes)."""
     policies = {"key": as_aws_receives(resources["aws_kms_key"]["master"]["policy"])}
     for name, bucket in resources["aws_s3_bucket_policy"].items():
         policies[name] = as_aws_receives(bucket["policy"])
+    with_admin = dataclasses.replace(seed_settings(), key_admin_role_arns=(str(KEY_ADMIN.arn),))
+    policies[WITH_ADMIN] = key_policy(with_admin, TEST_TENANTS)
     return policies
 
 
@@ -370,6 +439,10 @@ HOLES: tuple[tuple[str, str], ...] = (
     ("tagged/grant-without-constraint", "a tagged principal created an unconstrained grant"),
     ("objects/tagged-read-other-tenant", "a tagged principal read another tenant's objects"),
     ("listing/tagged-without-prefix", "a tagged principal listed every tenant's keys"),
+    ("tagged-key-management/put-key-policy", "a tagged principal rewrote the key policy"),
+    ("tagged-key-management/schedule-key-deletion", "a tagged principal scheduled the key's deletion"),
+    ("tagged-bucket-management/put-bucket-policy", "a tagged principal rewrote a shared bucket's policy"),
+    ("tagged-bucket-management/put-lifecycle-configuration", "a tagged principal changed a shared bucket's lifecycle"),
 )
 
 
@@ -404,10 +477,12 @@ if __name__ == "__main__":  # pragma: no cover - prints the table from a fresh s
     import tempfile
 
     from tests.conftest import synth_to
-    from tests.helpers import TEST_TENANTS, seed_settings
 
     with tempfile.TemporaryDirectory() as directory:
         config = json.loads(synth_to(Path(directory), seed_settings(), TEST_TENANTS).read_text(encoding="utf-8"))
     policies = {"key": as_aws_receives(config["resource"]["aws_kms_key"]["master"]["policy"])}
     policies.update({n: as_aws_receives(b["policy"]) for n, b in config["resource"]["aws_s3_bucket_policy"].items()})
+    policies[WITH_ADMIN] = key_policy(
+        dataclasses.replace(seed_settings(), key_admin_role_arns=(str(KEY_ADMIN.arn),)), TEST_TENANTS
+    )
     print(markdown_table(evaluated(ROWS, policies)))

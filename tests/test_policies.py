@@ -26,7 +26,7 @@ from constructs_lib.policies import (
     terraform_string,
     unescape_terraform,
 )
-from tests.helpers import seed_settings
+from tests.helpers import PROJECT_DIR, seed_settings
 
 ADMIN = "arn:aws:iam::591338347562:role/platform-admin"
 
@@ -68,6 +68,13 @@ def test_one_thousand_guarded_tenants_fit_well_under_the_kms_limit() -> None:
     guard = document["Statement"][-1]
     assert guard["Sid"] == "DenyGuardedTenantContextToOthers"
     assert len(guard["Condition"]["StringEquals"]["kms:EncryptionContext:tenant_id"]) == 1000
+
+
+def test_readme_states_the_key_policy_size_at_one_thousand_guarded_tenants() -> None:
+    tenants = [tenant(f"tenant-{i:05d}-ops") for i in range(1000)]  # ids of 16 characters
+    size = policy_size(key_policy(seed_settings(), tenants))
+    readme = " ".join((PROJECT_DIR / "README.md").read_text(encoding="utf-8").split())
+    assert f"1,000 guarded tenants with ids of 16 characters use {size:,} bytes" in readme
 
 
 def test_guarded_tenants_are_listed_once_so_the_policy_grows_by_one_entry_per_tenant() -> None:
@@ -129,11 +136,20 @@ def test_policies_follow_the_partition_and_region_of_the_stack() -> None:
 def test_bucket_policy_keeps_tagged_principals_to_their_prefix_in_constant_size() -> None:
     policy = bucket_policy(seed_settings(), "results")
     arn = "arn:aws:s3:::cci-lite-results-591338347562-eu-central-1"
-    objects, listing = policy["Statement"][1:]
+    objects, listing, management = policy["Statement"][1:]
     assert objects["NotResource"] == [arn, f"{arn}/${{aws:PrincipalTag/tenant_id}}/*"]
     assert objects["Action"] == "s3:*" and objects["Condition"] == {"Null": {"aws:PrincipalTag/tenant_id": "false"}}
     assert listing["Resource"] == arn
     assert listing["Condition"]["StringNotLike"] == {"s3:prefix": "${aws:PrincipalTag/tenant_id}/*"}
+    assert management["Resource"] == arn and management["Condition"] == objects["Condition"]
+
+
+def test_tenant_key_management_exempts_the_pipeline_role_and_every_key_administrator() -> None:
+    other = "arn:aws:iam::591338347562:role/ops/break-glass"
+    settings = dataclasses.replace(seed_settings(), key_admin_role_arns=(other, ADMIN))
+    (management,) = [s for s in key_policy(settings, [])["Statement"] if s["Sid"] == "DenyTenantKeyManagement"]
+    assert management["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [settings.lambda_role_arn, other, ADMIN]}
+    assert not set(KMS_ADMIN_ACTIONS) & set(management["NotAction"])
 
 
 def test_fails_before_the_key_policy_crosses_32_kb() -> None:

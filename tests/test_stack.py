@@ -84,6 +84,7 @@ def test_key_policy_statements_have_stable_sids_in_fixed_order(resources: Resour
         "AllowS3ServiceForStackBuckets",
         "DenyTenantContextMismatch",
         "DenyTenantGrantWithoutOwnContext",
+        "DenyTenantKeyManagement",
         "DenyGuardedTenantContextToOthers",
     ]
 
@@ -166,6 +167,24 @@ def test_tagged_principals_cannot_create_grants_without_a_tenant_constraint(reso
     assert grants["Condition"] == {
         "Null": {"aws:PrincipalTag/tenant_id": "false", "kms:EncryptionContext:tenant_id": "true"},
         "BoolIfExists": {"kms:GrantIsForAWSResource": "false"},
+    }
+
+
+def test_tagged_principals_may_use_the_key_but_never_manage_it(resources: Resources) -> None:
+    management = statement(resources, "DenyTenantKeyManagement")
+    assert (management["Effect"], management["Principal"], management["Resource"]) == ("Deny", {"AWS": "*"}, "*")
+    assert "Action" not in management
+    assert management["NotAction"] == [
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    ]
+    assert management["Condition"] == {
+        "Null": {"aws:PrincipalTag/tenant_id": "false"},
+        "ArnNotEquals": {"aws:PrincipalArn": [f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role"]},
     }
 
 
@@ -282,6 +301,14 @@ def test_bucket_policy_denies_plain_http_and_keeps_tagged_principals_to_their_pr
             "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"],
             "Resource": arn,
             "Condition": {**tagged, "StringNotLike": {"s3:prefix": "${aws:PrincipalTag/tenant_id}/*"}},
+        },
+        {
+            "Sid": "DenyTenantBucketManagement",
+            "Effect": "Deny",
+            "Principal": "*",
+            "NotAction": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"],
+            "Resource": arn,
+            "Condition": tagged,
         },
     ]
 

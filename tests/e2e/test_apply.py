@@ -201,8 +201,8 @@ def test_uploads_are_encrypted_with_the_key_and_only_input_emits_events(
     events.put_rule(Name="e2e-all-s3", EventPattern=json.dumps({"source": ["aws.s3"]}))
     events.put_targets(Rule="e2e-all-s3", Targets=[{"Id": "queue", "Arn": queue_arn}])
 
-    # Emulator gap: moto evaluates no bucket-policy conditions, so the three Denies (TLS
-    # only, tagged principals' objects, tagged principals' listing) block every object
+    # Emulator gap: moto evaluates no bucket-policy conditions, so the four Denies (TLS
+    # only, tagged principals' objects, listing and bucket settings) block every object
     # request here. Assert they are exactly the stack's, lift them, put them back after.
     policies = {role: s3.get_bucket_policy(Bucket=bucket(role))["Policy"] for role in ("input", "results")}
     for role, policy in policies.items():
@@ -211,6 +211,7 @@ def test_uploads_are_encrypted_with_the_key_and_only_input_emits_events(
             "DenyInsecureTransport",
             "DenyTenantObjectsOutsideOwnPrefix",
             "DenyTenantListingOutsideOwnPrefix",
+            "DenyTenantBucketManagement",
         ]
     try:
         for role in policies:
