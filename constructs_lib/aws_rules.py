@@ -17,7 +17,8 @@ tenants.schema.json and to the editor showing it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -92,6 +93,88 @@ def _escape(char: str) -> str:
     return "\\" + char if char in r"\^$.|?*+()[]{}/" else char
 
 
+# --- characters, named ------------------------------------------------------------------
+
+#: How many refused characters one message names; the rest are counted.
+NAMED_CHARACTERS_MAX = 5
+
+
+#: Control characters have no Unicode name; these are their aliases (Unicode's NameAliases.txt).
+_CONTROL_NAMES: dict[str, str] = {
+    "\x00": "NULL",
+    "\t": "CHARACTER TABULATION",
+    "\n": "LINE FEED",
+    "\x0b": "LINE TABULATION",
+    "\x0c": "FORM FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+    "\x85": "NEXT LINE",
+}
+
+
+def character_name(char: str) -> str:
+    """One character as a message names it: ``'*' U+002A ASTERISK``, or without the glyph for
+    one that shows as nothing or joins its neighbour (``U+0301 COMBINING ACUTE ACCENT``,
+    ``U+00A0 NO-BREAK SPACE``, ``U+000A`` control characters). The name is Unicode's
+    (``unicodedata.name``); a character without one says its general category.
+    https://www.unicode.org/reports/tr44/#General_Category_Values
+    """
+    code = f"U+{ord(char):04X}"
+    category = unicodedata.category(char)
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(char) or f"(no name; category {category})"
+    shown = category[0] not in "MCZ"  # marks join the quote before them; others print as nothing or move text
+    return f"{char!r} {code} {name}" if shown else f"{code} {name}"
+
+
+def named_characters(found: Sequence[tuple[int, str]]) -> str:
+    """``'é' U+00E9 LATIN SMALL LETTER E WITH ACUTE at character 4, ...`` for (0-based index, char) pairs."""
+    shown = [f"{character_name(char)} at character {index + 1}" for index, char in found[:NAMED_CHARACTERS_MAX]]
+    more = len(found) - NAMED_CHARACTERS_MAX
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def character_classes(pattern: str) -> str | None:
+    """An ECMA-262 pattern of one character that any bracket class of ``pattern`` allows, or None.
+
+    ``^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`` gives ``^(?:[a-z0-9]|[a-z0-9-]|[a-z0-9])$``: the
+    characters the pattern can take anywhere. Used only to name what a refusal refused;
+    the pattern itself decides validity.
+    """
+    classes: list[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            end = index + 1
+            while end < len(pattern) and pattern[end] != "]":
+                end += 2 if pattern[end] == "\\" else 1
+            classes.append(pattern[index : end + 1])
+            index = end
+        index += 1
+    return "^(?:" + "|".join(classes) + ")$" if classes else None
+
+
+def characters_outside(text: str, pattern: str, *, offset: int = 0) -> list[tuple[int, str]]:
+    """(index, char) of every character of ``text`` that no bracket class of ``pattern`` allows;
+    ``offset`` is added to each 0-based index (where ``text`` starts in what the user wrote)."""
+    one = character_classes(pattern)
+    if one is None:
+        return []
+    allowed = ecma(one)
+    return [(offset + index, char) for index, char in enumerate(text) if not allowed(char)]
+
+
+def refused_characters(text: str, pattern: str, *, offset: int = 0) -> str:
+    """``, not U+0301 COMBINING ACUTE ACCENT at character 5``: the characters ``pattern`` refuses in
+    ``text`` (positions counted from 1, plus ``offset``), or "" when it refuses none by character."""
+    found = characters_outside(text, pattern, offset=offset)
+    return f", not {named_characters(found)}" if found else ""
+
+
 # --- accounts, regions and partitions ------------------------------------------------
 
 #: "A 12-digit number, such as 012345678901, that uniquely identifies an AWS account."
@@ -151,7 +234,10 @@ def bucket_name_problems(name: str) -> list[str]:
     if not BUCKET_NAME_MIN <= len(name) <= BUCKET_NAME_MAX:
         problems.append(f"it must be {BUCKET_NAME_MIN}-{BUCKET_NAME_MAX} characters long, not {len(name)}")
     if not ecma(BUCKET_NAME_CHARACTERS)(name):
-        problems.append("it may contain only lowercase letters, digits, '.' and '-'")
+        problems.append(
+            "it may contain only lowercase letters, digits, '.' and '-'"
+            + refused_characters(name, BUCKET_NAME_CHARACTERS)
+        )
     if not (name[:1].isascii() and name[:1].isalnum() and name[-1:].isascii() and name[-1:].isalnum()):
         problems.append("it must begin and end with a letter or digit")
     if ".." in name:
@@ -214,7 +300,10 @@ def kms_alias_name_problems(name: str, *, creating: bool) -> list[str]:
     """An alias name (``alias/...``); ``creating`` adds the rule for a new alias: not under alias/aws/."""
     problems = []
     if not ecma(KMS_ALIAS_NAME_PATTERN)(name):
-        problems.append("a KMS alias is alias/ followed by letters, digits, '/', '_' or '-'")
+        problems.append(
+            "a KMS alias is alias/ followed by letters, digits, '/', '_' or '-'"
+            + refused_characters(name, KMS_ALIAS_NAME_PATTERN)
+        )
     if len(name) > KMS_ALIAS_NAME_MAX:
         problems.append(f"a KMS alias has at most {KMS_ALIAS_NAME_MAX} characters, this one {len(name)}")
     if creating and name.startswith("alias/aws/"):
@@ -225,16 +314,23 @@ def kms_alias_name_problems(name: str, *, creating: bool) -> list[str]:
 def dynamodb_table_name_problems(name: str) -> list[str]:
     problems = []
     if not ecma(DYNAMODB_TABLE_NAME_PATTERN)(name):
-        problems.append("a DynamoDB table name has only letters, digits, '_', '-' and '.'")
+        problems.append(
+            "a DynamoDB table name has only letters, digits, '_', '-' and '.'"
+            + refused_characters(name, DYNAMODB_TABLE_NAME_PATTERN)
+        )
     if not DYNAMODB_TABLE_NAME_MIN <= len(name) <= DYNAMODB_TABLE_NAME_MAX:
         problems.append(f"a DynamoDB table name has {DYNAMODB_TABLE_NAME_MIN}-{DYNAMODB_TABLE_NAME_MAX} characters")
     return problems
 
 
-def iam_role_name_problems(name: str) -> list[str]:
+def iam_role_name_problems(name: str, *, offset: int = 0) -> list[str]:
+    """A role name's problems; ``offset``: where the name starts in what the user wrote (an ARN)."""
     problems = []
     if not ecma(IAM_ROLE_NAME_PATTERN)(name):
-        problems.append("an IAM role name has only letters, digits and _ + = , . @ -")
+        problems.append(
+            "an IAM role name has only letters, digits and _ + = , . @ -"
+            + refused_characters(name, IAM_ROLE_NAME_PATTERN, offset=offset)
+        )
     if not 1 <= len(name) <= IAM_ROLE_NAME_MAX:
         problems.append(f"an IAM role name has 1-{IAM_ROLE_NAME_MAX} characters, this one {len(name)}")
     return problems
@@ -273,7 +369,10 @@ def default_tag_value_problems(value: str) -> list[str]:
     if not 1 <= len(value) <= TAG_VALUE_MAX:
         problems.append(f"must be 1-{TAG_VALUE_MAX} characters")
     if not ecma(DYNAMODB_TAG_CHARACTERS)(value):
-        problems.append(f"may contain only {DYNAMODB_TAG_CHARACTERS_WORDS} (DynamoDB's tag rule)")
+        problems.append(
+            f"may contain only {DYNAMODB_TAG_CHARACTERS_WORDS} (DynamoDB's tag rule)"
+            + refused_characters(value, DYNAMODB_TAG_CHARACTERS)
+        )
     if ecma(TAG_RESERVED_PREFIX)(value):
         problems.append("must not start with 'aws:', which AWS reserves")
     return problems
@@ -313,9 +412,60 @@ def iam_role_arn_problems(text: str) -> list[str]:
     cut = path_and_name.rfind("/") + 1
     path, name = path_and_name[:cut], path_and_name[cut:]
     if not ecma(IAM_PATH_PATTERN)(path) or len(path) > IAM_PATH_MAX:
-        problems.append(f"the role path must be '/' or '/.../' of at most {IAM_PATH_MAX} printable ASCII characters")
-    problems += [problem.replace("an IAM role name", "the role name") for problem in iam_role_name_problems(name)]
+        problems.append(
+            f"the role path must be '/' or '/.../' of at most {IAM_PATH_MAX} printable ASCII characters"
+            + refused_characters(path, IAM_PATH_PATTERN, offset=len(text) - len(path_and_name))
+        )
+    problems += [
+        problem.replace("an IAM role name", "the role name")
+        for problem in iam_role_name_problems(name, offset=len(text) - len(name))
+    ]
     return problems
+
+
+#: "IAM user, group, role, and policy names must be unique within the account. Names are not
+#: distinguished by case." A role is its account and its name, whatever the case and the path.
+IAM_NAME_UNIQUENESS_DOC = IAM_ROLE_DOC
+
+
+def iam_role_identity(text: str) -> tuple[str, str, str] | None:
+    """(partition, account, case-folded role name): the role a valid role ARN names, or None.
+
+    Two ARNs with the same identity name one role (the path does not tell roles apart).
+    """
+    arn = parse_arn(text)
+    if arn is None or arn.service != "iam" or not arn.resource.startswith("role/"):
+        return None
+    return arn.partition, arn.account, arn.resource.rsplit("/", 1)[-1].casefold()
+
+
+#: What AWS reads, in an ARN inside a policy, as something other than the character itself.
+#: ``*`` and ``?`` are wildcards in the ARN condition operators (ArnEquals, ArnLike,
+#: ArnNotEquals: "each of the six colon-delimited components ... can include
+#: multi-character match wildcards (*) or single-character match wildcards (?)") and in
+#: Resource; the Principal element takes no partial wildcard at all. ``${`` starts a
+#: policy variable (``${aws:username}``) in Resource and in condition values; ``$`` is
+#: refused whole, since ``$`` is no character of a role name and only a variable needs it.
+#: An IAM role path may hold all three (CreateRole's Path is ! to DEL), so the role rule
+#: alone lets them through.
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+POLICY_ARN_SPECIAL: dict[str, str] = {
+    "*": "a wildcard for any characters",
+    "?": "a wildcard for any one character",
+    "$": "the start of a policy variable such as ${aws:username}",
+}
+
+
+def policy_arn_problems(text: str) -> list[str]:
+    """Each character of ``text`` that AWS reads as a wildcard or a policy variable in a policy's ARN,
+    with its position and what AWS reads it as; [] when the ARN names itself literally."""
+    return [
+        f"{character_name(char)} at character {index + 1}, which AWS reads as {POLICY_ARN_SPECIAL[char]}"
+        for index, char in enumerate(text)
+        if char in POLICY_ARN_SPECIAL
+    ]
 
 
 #: Key identifiers: a key id (UUID), a multi-Region key id (mrk- and 32 hex digits), or an alias.

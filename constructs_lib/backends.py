@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs_lib import aws_rules
+from constructs_lib.aws_rules import refused_characters
 from constructs_lib.literal_text import code_problem
 
 TFC_NAME = re.compile(r"[A-Za-z0-9_-]{1,90}")
@@ -151,13 +152,20 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
         problems.append(f"{source} needs exactly one of workspace (a name) or workspace_tags (a list)")
     if not TFC_NAME.fullmatch(raw["organization"]):
         problems.append(
-            f"{source}.organization must be a Terraform Cloud organization name, got {raw['organization']!r}"
+            f"{source}.organization must be a Terraform Cloud organization name"
+            f"{refused_characters(raw['organization'], TFC_NAME.pattern)}, got {raw['organization']!r}"
         )
     if has_name and isinstance(raw["workspace"], str) and not TFC_NAME.fullmatch(raw["workspace"]):
-        problems.append(f"{source}.workspace must be 1-90 letters, digits, '-' or '_', got {raw['workspace']!r}")
+        problems.append(
+            f"{source}.workspace must be 1-90 letters, digits, '-' or '_'"
+            f"{refused_characters(raw['workspace'], TFC_NAME.pattern)}, got {raw['workspace']!r}"
+        )
     hostname = raw.get("hostname", "app.terraform.io")
     if not HOSTNAME.fullmatch(hostname):
-        problems.append(f"{source}.hostname must be a host name such as 'app.terraform.io', got {hostname!r}")
+        problems.append(
+            f"{source}.hostname must be a host name such as 'app.terraform.io'"
+            f"{refused_characters(hostname, HOSTNAME.pattern)}, got {hostname!r}"
+        )
     if problems:
         return None, problems
     return CloudBackendSettings(

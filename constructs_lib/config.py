@@ -206,7 +206,10 @@ def load_app_settings(project_dir: Path, environ: Mapping[str, str]) -> AppSetti
         for name, entry in sorted(declared.items()):
             where = f"{label}: context.cci.environments.{name}"
             if not ENVIRONMENT_NAME_PATTERN.fullmatch(name):
-                errors.append(f"{where}: the name must be 1-31 lowercase letters, digits or hyphens, got {name!r}")
+                errors.append(
+                    f"{where}: the name must be 1-31 lowercase letters, digits or hyphens"
+                    f"{aws_rules.refused_characters(name, ENVIRONMENT_NAME_PATTERN.pattern)}, got {name!r}"
+                )
             elif not isinstance(entry, dict):
                 errors.append(f"{where} must be an object of settings, got {describe(entry)}")
             else:
@@ -303,7 +306,10 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
 
     account_id = strings.get("account_id", "")
     if "account_id" in strings and not aws_rules.is_account_id(account_id):
-        errors.append(f"{sources['account_id']} must be a 12-digit AWS account id, got {account_id!r}")
+        errors.append(
+            f"{sources['account_id']} must be a 12-digit AWS account id"
+            f"{aws_rules.refused_characters(account_id, aws_rules.ACCOUNT_ID_PATTERN)}, got {account_id!r}"
+        )
     region = strings.get("region", "")
     if "region" in strings and region not in KNOWN_REGIONS:
         errors.append(f"{sources['region']} must be an AWS region such as 'eu-central-1', got {region!r}")
@@ -311,7 +317,8 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
     if "name_prefix" in strings and not aws_rules.ecma(NAME_PREFIX_CHARACTERS)(name_prefix):
         errors.append(
             f"{sources['name_prefix']} must be lowercase letters, digits or hyphens (the characters S3 bucket "
-            f"names, KMS aliases, DynamoDB tables and IAM roles all allow), got {name_prefix!r}"
+            f"names, KMS aliases, DynamoDB tables and IAM roles all allow)"
+            f"{aws_rules.refused_characters(name_prefix, NAME_PREFIX_CHARACTERS)}, got {name_prefix!r}"
         )
     for key, tag in (
         ("environment", "Environment"),
@@ -337,16 +344,15 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
     if not isinstance(admins, list):
         errors.append(f"{sources['key_admin_role_arns']} must be a list of IAM role ARNs, got {describe(admins)}")
         admins = []
+    valid_admins: list[tuple[int, str]] = []
     for i, arn in enumerate(admins):
         where = f"{sources['key_admin_role_arns']}[{i}]"
-        arn_problems = aws_rules.iam_role_arn_problems(arn) if isinstance(arn, str) else []
-        if not isinstance(arn, str) or arn_problems:
-            errors.append(
-                f"{where} must be an IAM role ARN {_ROLE_ARN_FORM}{_because(arn_problems)}, got {describe(arn)}"
-            )
-        elif (problem := code_problem(arn, templates=False)) is not None:
-            errors.append(f"{where} {problem}, got {arn!r}")
-        elif account_id and region and not _in_stack(arn, account_id, partition):
+        arn_errors = _role_arn_errors(where, arn, or_null=False)
+        errors += arn_errors
+        if arn_errors:
+            continue
+        valid_admins.append((i, arn))
+        if account_id and region and not _in_stack(arn, account_id, partition):
             parsed = parse_arn(arn)
             if parsed is not None and parsed.partition == partition:
                 errors.append(
@@ -360,21 +366,28 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
                     f"{where} {arn!r} is not a role of account {account_id} in partition {partition!r}; "
                     "KMS refuses a principal from another partition: name a role of the stack's own account"
                 )
-    if len(set(admins)) != len(admins):
-        errors.append(f"{sources['key_admin_role_arns']} lists a role more than once")
+    errors += _same_role_problems(sources["key_admin_role_arns"], valid_admins)
 
     lambda_role_arn = context["lambda_role_arn"]
     if lambda_role_arn is None:
         lambda_role_arn = f"arn:{partition}:iam::{account_id}:role/{name_prefix}-lambda-role"
+        lambda_where = f"{sources['lambda_role_arn']} (null: the default {lambda_role_arn!r})"
+        lambda_valid = True
     else:
-        arn_problems = aws_rules.iam_role_arn_problems(lambda_role_arn) if isinstance(lambda_role_arn, str) else []
-        if not isinstance(lambda_role_arn, str) or arn_problems:
-            errors.append(
-                f"{sources['lambda_role_arn']} must be an IAM role ARN {_ROLE_ARN_FORM} or null"
-                f"{_because(arn_problems)}, got {describe(lambda_role_arn)}"
-            )
-        elif (problem := code_problem(lambda_role_arn, templates=False)) is not None:
-            errors.append(f"{sources['lambda_role_arn']} {problem}, got {lambda_role_arn!r}")
+        lambda_errors = _role_arn_errors(sources["lambda_role_arn"], lambda_role_arn, or_null=True)
+        errors += lambda_errors
+        lambda_where = f"{sources['lambda_role_arn']} {lambda_role_arn!r}"
+        lambda_valid = not lambda_errors
+    if lambda_valid:
+        pipeline = aws_rules.iam_role_identity(lambda_role_arn)
+        admins_name = sources["key_admin_role_arns"].split(": ", 1)[-1]
+        errors += [
+            f"{lambda_where} names the same role as {admins_name}[{i}] {arn!r}: the pipeline "
+            "role uses the key and a key administrator manages it without using it (and is not exempt from the "
+            "per-tenant guard), so one role cannot be both; name a separate administrator role"
+            for i, arn in valid_admins
+            if pipeline is not None and aws_rules.iam_role_identity(arn) == pipeline
+        ]
 
     raw_backend = context["backend"]
     if isinstance(raw_backend, str) and sources["backend"] == "CCI_BACKEND":
@@ -426,6 +439,49 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
 
 
 _ROLE_ARN_FORM = "(arn:<partition>:iam::<account>:role/<path><name>)"
+
+
+def _role_arn_errors(where: str, arn: Any, *, or_null: bool) -> list[str]:
+    """The problem, in one line, of a role ARN that a setting puts in the key policy; [] when it names one role.
+
+    Refused: what is not an IAM role ARN (aws_rules.iam_role_arn_problems), what AWS would
+    read in a policy as a wildcard or a policy variable (aws_rules.policy_arn_problems:
+    ``*``, ``?``, ``$``, which a role path may hold), and cdktf tokens.
+    """
+    form = f"{_ROLE_ARN_FORM}{' or null' if or_null else ''}"
+    if not isinstance(arn, str):
+        return [f"{where} must be an IAM role ARN {form}, got {describe(arn)}"]
+    special = aws_rules.policy_arn_problems(arn)
+    if special:
+        # The rest of the role rule, judged with each of those characters read as a plain one.
+        plain = "".join("x" if char in aws_rules.POLICY_ARN_SPECIAL else char for char in arn)
+        rest = aws_rules.iam_role_arn_problems(plain)
+        return [
+            f"{where} has {'; and '.join(special)}; the key policy names this role (Principal, aws:PrincipalArn), "
+            "where it would match other roles, or none: name exactly one role, without * ? or $"
+            f"{'; besides, ' + '; '.join(rest) if rest else ''}, got {arn!r}"
+        ]
+    arn_problems = aws_rules.iam_role_arn_problems(arn)
+    if arn_problems:
+        return [f"{where} must be an IAM role ARN {form}{_because(arn_problems)}, got {arn!r}"]
+    problem = code_problem(arn, templates=False)
+    return [f"{where} {problem}, got {arn!r}"] if problem is not None else []
+
+
+def _same_role_problems(source: str, arns: Sequence[tuple[int, str]]) -> list[str]:
+    """Entries (index, ARN) of one list that name the same IAM role: same account and name, whatever
+    the letter case and path ("Names are not distinguished by case", aws_rules.IAM_NAME_UNIQUENESS_DOC)."""
+    groups: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
+    for index, arn in arns:
+        identity = aws_rules.iam_role_identity(arn)
+        if identity is not None:
+            groups.setdefault(identity, []).append((index, arn))
+    return [
+        f"{source} lists one role {len(group)} times ({', '.join(f'[{i}] {arn!r}' for i, arn in group)}): IAM role "
+        "names are unique in an account whatever their letter case and path; list each role once"
+        for group in groups.values()
+        if len(group) > 1
+    ]
 
 
 def _setting_path(value: str, source: str, project_dir: Path) -> Path:

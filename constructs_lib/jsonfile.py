@@ -61,15 +61,23 @@ def _nodes(value: Any, path: list[str | int]) -> Iterator[tuple[list[str | int],
             yield from _nodes(child, [*path, index])
 
 
+def _surrogates(text: str) -> str:
+    """``U+D800 at character 3``: where each lone surrogate of ``text`` is (they have no Unicode name)."""
+    return ", ".join(f"U+{ord(c):04X} at character {i + 1}" for i, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF)
+
+
 def _surrogate_problems(document: Any, label: str) -> list[str]:
     problems: list[str] = []
     for path, value in _nodes(document, []):
         key = path[-1] if path else None
         if isinstance(key, str) and not _is_text(key):
-            problems.append(f"{label}: {json_path(path[:-1])} has a key with a lone UTF-16 surrogate, {key!r}")
+            problems.append(
+                f"{label}: {json_path(path[:-1])} has a key with a lone UTF-16 surrogate ({_surrogates(key)}), {key!r}"
+            )
         if isinstance(value, str) and not _is_text(value):
             problems.append(
-                f"{label}: {json_path(path)} has a lone UTF-16 surrogate, {value!r}; it is not Unicode text"
+                f"{label}: {json_path(path)} has a lone UTF-16 surrogate ({_surrogates(value)}), {value!r}; "
+                "it is not Unicode text"
             )
     return problems
 

@@ -33,7 +33,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from constructs_lib.aws_rules import ecma
+from constructs_lib.aws_rules import ecma, named_characters, refused_characters
 from constructs_lib.jsonfile import describe, json_path
 
 if TYPE_CHECKING:
@@ -247,6 +247,28 @@ def _where(label: str, document: Any, path: list[str | int]) -> str:
     return label
 
 
+#: ECMA-262 line terminators: what ``.`` does not match.
+_LINE_TERMINATORS = "\n\r\u2028\u2029"
+
+
+def _refused_characters(text: str, pattern: str) -> str:
+    """``, not U+0301 COMBINING ACUTE ACCENT at character 5``: what a pattern refused in ``text``.
+
+    A pattern of character classes names each character no class allows; display_name's
+    ``^\\S(.*\\S)?$`` names white space at either end and line terminators anywhere.
+    """
+    note = refused_characters(text, pattern)
+    if note or "[" in pattern:
+        return note
+    space = ecma("^\\s$")
+    found = [
+        (index, char)
+        for index, char in enumerate(text)
+        if char in _LINE_TERMINATORS or (index in (0, len(text) - 1) and space(char))
+    ]
+    return f", not {named_characters(found)}" if found else ""
+
+
 def _message(label: str, document: Any, error: ValidationError) -> list[str]:
     path = list(error.absolute_path)
     where = _where(label, document, path)
@@ -256,6 +278,8 @@ def _message(label: str, document: Any, error: ValidationError) -> list[str]:
     instance: Any = error.instance
     # x-rules: a sentence for one keyword of the subschema (its "not", say); x-rule: for the rest.
     rule = subschema.get("x-rules", {}).get(error.validator) or subschema.get("x-rule", error.message)
+    if error.validator == "pattern" and isinstance(instance, str) and isinstance(error.validator_value, str):
+        rule += _refused_characters(instance, error.validator_value)
     if "propertyNames" in error.schema_path:
         return [f"{where}: tag key {describe(instance)} {rule}"]
     if error.validator == "additionalProperties":

@@ -201,3 +201,118 @@ def test_s3_object_keys_are_up_to_1024_bytes_of_utf8() -> None:
     assert s3_object_key_problems("a" * 1024) == []
     assert s3_object_key_problems("\u00fc" * 512) == []
     assert s3_object_key_problems("\u00fc" * 513) == ["an S3 object key is 1-1024 bytes of UTF-8, this one 1026"]
+
+
+# --- characters, named: every character refusal says which character, where --------------
+
+
+@pytest.mark.parametrize(
+    ("char", "named"),
+    [
+        ("*", "'*' U+002A ASTERISK"),
+        ("\u00e9", "'\u00e9' U+00E9 LATIN SMALL LETTER E WITH ACUTE"),
+        ("\u0301", "U+0301 COMBINING ACUTE ACCENT"),  # a mark joins the quote before it: no glyph
+        ("\u00a0", "U+00A0 NO-BREAK SPACE"),
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\n", "U+000A LINE FEED"),  # no Unicode name: its alias
+        ("\x01", "U+0001 (no name; category Cc)"),
+        ("\U0001f600", "'\U0001f600' U+1F600 GRINNING FACE"),
+    ],
+)
+def test_character_name_is_code_point_and_unicode_name_with_the_glyph_only_when_visible(char: str, named: str) -> None:
+    assert aws_rules.character_name(char) == named
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "refused"),
+    [
+        (aws_rules.BUCKET_NAME_CHARACTERS, "Cci_state", [(0, "C"), (3, "_")]),
+        (aws_rules.TAG_CHARACTERS, "Cafe\u0301", [(4, "\u0301")]),  # decomposed: the accent is a mark
+        (aws_rules.TAG_CHARACTERS, "Caf\u00e9", []),  # composed: a letter
+        (aws_rules.IAM_ROLE_NAME_PATTERN, "a?c", [(1, "?")]),
+        (aws_rules.IAM_PATH_PATTERN, "/t\u00e9am/", [(2, "\u00e9")]),
+        ("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", "-acme-", []),  # refused for its ends, not a character
+        ("^\\S(.*\\S)?$", " x", []),  # no character class: nothing to name by character
+    ],
+)
+def test_characters_outside_a_pattern_are_those_no_class_of_it_allows(
+    pattern: str, text: str, refused: list[tuple[int, str]]
+) -> None:
+    assert aws_rules.characters_outside(text, pattern) == refused
+
+
+def test_refused_characters_counts_positions_from_one_and_names_at_most_five() -> None:
+    assert aws_rules.refused_characters("ab\u0301", "^[a-z]*$") == ", not U+0301 COMBINING ACUTE ACCENT at character 3"
+    assert aws_rules.refused_characters("x" + "_" * 7, "^[a-z]*$").endswith(
+        "'_' U+005F LOW LINE at character 6 and 2 more"
+    )
+    assert aws_rules.refused_characters("abc", "^[a-z]*$") == ""
+
+
+def test_role_arn_problems_name_characters_at_their_place_in_the_arn() -> None:
+    arn = "arn:aws:iam::591338347562:role/t\u00e9am/lead\u0301"
+    assert iam_role_arn_problems(arn) == [
+        "the role path must be '/' or '/.../' of at most 512 printable ASCII characters, not "
+        "'\u00e9' U+00E9 LATIN SMALL LETTER E WITH ACUTE at character 33",
+        "the role name has only letters, digits and _ + = , . @ -, not U+0301 COMBINING ACUTE ACCENT at character 41",
+    ]
+
+
+# --- ARNs in a policy: what AWS reads as a wildcard or a policy variable -------------------
+
+
+@pytest.mark.parametrize(
+    ("arn", "problems"),
+    [
+        ("arn:aws:iam::123456789012:role/*", ["'*' U+002A ASTERISK at character 32, which AWS reads as a wildcard "
+                                              "for any characters"]),
+        ("arn:aws:iam::123456789012:role/a?c", ["'?' U+003F QUESTION MARK at character 33, which AWS reads as a "
+                                                "wildcard for any one character"]),
+        ("arn:aws:iam::123456789012:role/${aws:username}", ["'$' U+0024 DOLLAR SIGN at character 32, which AWS "
+                                                            "reads as the start of a policy variable such as "
+                                                            "${aws:username}"]),
+        ("arn:aws:iam::123456789012:role/ops/*/x?", ["'*' U+002A ASTERISK at character 36, which AWS reads as a "
+                                                     "wildcard for any characters", "'?' U+003F QUESTION MARK at "
+                                                     "character 39, which AWS reads as a wildcard for any one "
+                                                     "character"]),
+        ("arn:aws:iam::123456789012:role/ops/%{x}!#/admin", []),  # a path may hold these; AWS reads them literally
+        ("arn:aws:iam::123456789012:role/cci-lite-lambda-role", []),
+    ],
+)  # fmt: skip
+def test_policy_arn_problems_name_every_wildcard_and_variable_character(arn: str, problems: list[str]) -> None:
+    assert aws_rules.policy_arn_problems(arn) == problems
+
+
+def test_iam_accepts_wildcard_characters_in_a_role_path_so_only_the_policy_rule_refuses_them() -> None:
+    # CreateRole's Path is '/' or '/' ! to DEL '/': the IAM rule alone would let these through.
+    assert iam_role_arn_problems("arn:aws:iam::123456789012:role/ops/*/x") == []
+    assert iam_role_arn_problems("arn:aws:iam::123456789012:role/${x}/y") == []
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("arn:aws:iam::123456789012:role/Admin", "arn:aws:iam::123456789012:role/admin"),
+        (
+            "arn:aws:iam::123456789012:role/admin",
+            "arn:aws:iam::123456789012:role/ops/ADMIN",
+        ),  # the path tells none apart
+    ],
+)
+def test_role_identity_is_account_and_name_whatever_the_case_and_path(one: str, other: str) -> None:
+    assert aws_rules.iam_role_identity(one) == aws_rules.iam_role_identity(other)
+
+
+def test_role_identity_tells_accounts_partitions_and_names_apart() -> None:
+    identities = {
+        aws_rules.iam_role_identity(arn)
+        for arn in (
+            "arn:aws:iam::123456789012:role/admin",
+            "arn:aws:iam::210987654321:role/admin",
+            "arn:aws-cn:iam::123456789012:role/admin",
+            "arn:aws:iam::123456789012:role/admin2",
+        )
+    }
+    assert len(identities) == 4
+    assert aws_rules.iam_role_identity("arn:aws:s3:::bucket") is None

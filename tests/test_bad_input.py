@@ -113,7 +113,7 @@ def test_accepts_a_utf8_byte_order_mark_in_the_tenants_file(tmp_path: Path) -> N
     (message,) = rejected(run_main(tmp_path, tenants=b"\xef\xbb\xbf" + text.encode("utf-8")))
     assert message == (
         "tenants.json: tenants[0] ('Acme'): tenant_id must be 3-63 lowercase letters, digits or hyphens, "
-        "starting and ending with a letter or digit, got 'Acme'"
+        "starting and ending with a letter or digit, not 'A' U+0041 LATIN CAPITAL LETTER A at character 1, got 'Acme'"
     )
 
 
@@ -186,24 +186,46 @@ def test_unknown_fields_are_typos_not_defaults(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad_id",
+    ("bad_id", "named"),
     [
-        "ab",  # too short
-        "a" * 64,  # too long
-        "Acme",  # upper case
-        "acme_corp",  # underscore
-        "acme/../globex",  # escapes its prefix
-        "-acme",  # leading hyphen
-        "acme-",  # trailing hyphen
-        "\u0430cme",  # Cyrillic a: looks like acme
-        "acme\n",  # trailing newline
+        ("ab", ""),  # too short
+        ("a" * 64, ""),  # too long
+        ("Acme", ", not 'A' U+0041 LATIN CAPITAL LETTER A at character 1"),  # upper case
+        ("acme_corp", ", not '_' U+005F LOW LINE at character 5"),  # underscore
+        ("acme/../globex", ", not '/' U+002F SOLIDUS at character 5, '.' U+002E FULL STOP at character 6, "
+         "'.' U+002E FULL STOP at character 7, '/' U+002F SOLIDUS at character 8"),  # escapes its prefix
+        ("-acme", ""),  # leading hyphen
+        ("acme-", ""),  # trailing hyphen
+        ("\u0430cme", ", not '\u0430' U+0430 CYRILLIC SMALL LETTER A at character 1"),  # looks like acme
+        ("acme\n", ", not U+000A LINE FEED at character 5"),  # trailing newline
+        ("acme\u0301", ", not U+0301 COMBINING ACUTE ACCENT at character 5"),  # decomposed accent
     ],
-)
-def test_invalid_tenant_id(tmp_path: Path, bad_id: str) -> None:
+)  # fmt: skip
+def test_invalid_tenant_id_names_each_refused_character(tmp_path: Path, bad_id: str, named: str) -> None:
     (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": bad_id})))
     assert message == (
         f"tenants.json: tenants[0] ({bad_id!r}): tenant_id must be 3-63 lowercase letters, digits or hyphens, "
-        f"starting and ending with a letter or digit, got {bad_id!r}"
+        f"starting and ending with a letter or digit{named}, got {bad_id!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("display_name", "named"),
+    [
+        (" Acme", "U+0020 SPACE at character 1"),
+        ("Acme\u00a0", "U+00A0 NO-BREAK SPACE at character 5"),
+        ("\ufeffAcme", "U+FEFF ZERO WIDTH NO-BREAK SPACE at character 1"),
+        ("Acme\u2028Corp", "U+2028 LINE SEPARATOR at character 5"),
+        ("Acme\nCorp\r", "U+000A LINE FEED at character 5, U+000D CARRIAGE RETURN at character 10"),
+    ],
+)
+def test_refuses_a_display_name_naming_each_edge_space_or_line_break(
+    tmp_path: Path, display_name: str, named: str
+) -> None:
+    (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "display_name": display_name})))
+    assert message == (
+        "tenants.json: tenants[0] ('acme'): display_name must be 1-256 characters without leading or trailing white "
+        f"space, not {named}, got {display_name!r}"
     )
 
 
@@ -236,16 +258,24 @@ TAG_VALUE_RULE = "must be a string of 0-256 Unicode letters, digits, white space
         ({"AWS:cost": "x"}, f"tag key 'AWS:cost' {TAG_KEY_RESERVED}"),
         ({"Tenant": "other"}, f"tag key 'Tenant' {TAG_KEY_RESERVED}"),
         ({"k" * 129: "x"}, f"tag key '{'k' * 129}' {TAG_KEY_RULE}"),
-        ({"Cost#Center": "x"}, f"tag key 'Cost#Center' {TAG_KEY_RULE}"),
-        ({"Cost\tCenter": "x"}, f"tag key 'Cost\\tCenter' {TAG_KEY_RULE}"),
-        ({"CostCenter": "cc${1}"}, f"tag 'CostCenter' value 'cc${{1}}' {TAG_VALUE_RULE}"),
+        ({"Cost#Center": "x"}, f"tag key 'Cost#Center' {TAG_KEY_RULE}, not '#' U+0023 NUMBER SIGN at character 5"),
+        ({"Cost\tCenter": "x"}, f"tag key 'Cost\\tCenter' {TAG_KEY_RULE}, not U+0009 CHARACTER TABULATION at "
+                                "character 5"),
+        ({"Ke\u0301y": "x"}, f"tag key 'Ke\u0301y' {TAG_KEY_RULE}, not U+0301 COMBINING ACUTE ACCENT at character 3"),
+        ({"CostCenter": "cc${1}"}, f"tag 'CostCenter' value 'cc${{1}}' {TAG_VALUE_RULE}, not '$' U+0024 DOLLAR SIGN at "
+                                   "character 3, '{' U+007B LEFT CURLY BRACKET at character 4, '}' U+007D RIGHT "
+                                   "CURLY BRACKET at character 6"),
+        ({"Team": "Cafe\u0301"}, f"tag 'Team' value 'Cafe\u0301' {TAG_VALUE_RULE}, not U+0301 COMBINING ACUTE ACCENT "
+                                 "at character 5"),
         ({"CostCenter": "v" * 257}, f"tag 'CostCenter' value '{'v' * 257}' {TAG_VALUE_RULE}"),
         ({"CostCenter": "aws:managed"}, "tag 'CostCenter' value 'aws:managed' must not start with 'aws:' in any "
                                         "letter case (AWS reserves it)"),
         ({"CostCenter": 100}, f"tag 'CostCenter' value 100 {TAG_VALUE_RULE}"),
     ],
 )  # fmt: skip
-def test_refuses_tags_aws_would_refuse(tmp_path: Path, tags: dict[str, Any], expected: str) -> None:
+def test_refuses_tags_aws_would_refuse_naming_each_refused_character(
+    tmp_path: Path, tags: dict[str, Any], expected: str
+) -> None:
     (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "tags": tags})))
     assert message == f"tenants.json: tenants[0] ('acme'): {expected}"
 
@@ -289,14 +319,23 @@ def test_too_many_tags(tmp_path: Path) -> None:
         ({"CCI_ACCOUNT_ID": "59133834756"}, "CCI_ACCOUNT_ID must be a 12-digit AWS account id, got '59133834756'"),
         (
             {"CCI_ACCOUNT_ID": "5913383475\uff162"},
-            "CCI_ACCOUNT_ID must be a 12-digit AWS account id, got '5913383475\uff162'",
+            "CCI_ACCOUNT_ID must be a 12-digit AWS account id, not '\uff16' U+FF16 FULLWIDTH DIGIT SIX at character "
+            "11, got '5913383475\uff162'",
         ),
         ({"CCI_REGION": "eu-central-3"}, "CCI_REGION must be an AWS region such as 'eu-central-1', got 'eu-central-3'"),
         ({"CCI_ENVIRONMENT": ""}, "CCI_ENVIRONMENT must be a non-empty string, got ''"),
         (
             {"CCI_ENVIRONMENT": "Prod${x}"},
             "CCI_ENVIRONMENT becomes the Environment tag of the key, the buckets and the table, and may contain "
-            "only Unicode letters, digits, white space or _ . : / = + - (DynamoDB's tag rule), got 'Prod${x}'",
+            "only Unicode letters, digits, white space or _ . : / = + - (DynamoDB's tag rule), not '$' U+0024 DOLLAR "
+            "SIGN at character 5, '{' U+007B LEFT CURLY BRACKET at character 6, '}' U+007D RIGHT CURLY BRACKET at "
+            "character 8, got 'Prod${x}'",
+        ),
+        (
+            {"CCI_ENVIRONMENT": "Produccio\u0301n"},
+            "CCI_ENVIRONMENT becomes the Environment tag of the key, the buckets and the table, and may contain "
+            "only Unicode letters, digits, white space or _ . : / = + - (DynamoDB's tag rule), not U+0301 COMBINING "
+            "ACUTE ACCENT at character 10, got 'Produccio\u0301n'",
         ),
     ],
 )
@@ -413,7 +452,8 @@ def test_every_problem_in_the_file_is_reported_at_once(tmp_path: Path) -> None:
     )
     assert rejected(run_main(tmp_path, tenants=doc)) == [
         "tenants.json: tenants[1] ('Acme_Corp'): tenant_id must be 3-63 lowercase letters, digits or hyphens, "
-        "starting and ending with a letter or digit, got 'Acme_Corp'",
+        "starting and ending with a letter or digit, not 'A' U+0041 LATIN CAPITAL LETTER A at character 1, '_' "
+        "U+005F LOW LINE at character 5, 'C' U+0043 LATIN CAPITAL LETTER C at character 6, got 'Acme_Corp'",
         "tenants.json: tenants[2] ('globex'): unknown field 'kms_gaurd'; allowed: display_name, kms_guard, tags, "
         "tenant_id",
         "tenants.json: tenant_id 'initech' appears 2 times (tenants[0], tenants[3]); ids must be unique",

@@ -156,7 +156,8 @@ def test_a_lone_surrogate_is_refused_naming_where_it_is(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_tenants(bad)
     (problem,) = caught.value.problems
-    assert "tenants[0].display_name has a lone UTF-16 surrogate" in problem and problem.endswith("not Unicode text")
+    assert "tenants[0].display_name has a lone UTF-16 surrogate (U+D800 at character 6)" in problem
+    assert problem.endswith("not Unicode text")
 
 
 def test_escaped_pairs_and_escaped_backslashes_are_ordinary_text(tmp_path: Path) -> None:

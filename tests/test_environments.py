@@ -70,7 +70,9 @@ def test_cloud_backend_by_name_or_by_tags() -> None:
                                                "mrk- and 32 hex digits): it is not a KMS key ARN, got 'alias/state'"]),
         ({**S3, "region": "mars-1"}, ["b.region must be an AWS region such as 'eu-central-1', got 'mars-1'"]),
         ({**S3, "bucket": "Bad_Bucket"}, ["b.bucket must be an S3 bucket name (it may contain only lowercase "
-                                          "letters, digits, '.' and '-'), got 'Bad_Bucket'"]),
+                                          "letters, digits, '.' and '-', not 'B' U+0042 LATIN CAPITAL LETTER B at "
+                                          "character 1, '_' U+005F LOW LINE at character 4, 'B' U+0042 LATIN "
+                                          "CAPITAL LETTER B at character 5), got 'Bad_Bucket'"]),
         ({"type": "cloud", "organization": "conversant"}, ["b needs exactly one of workspace (a name) or "
                                                            "workspace_tags (a list)"]),
         ({"type": "cloud", "organization": "conversant", "workspace": "a", "workspace_tags": ["b"]},
@@ -78,6 +80,14 @@ def test_cloud_backend_by_name_or_by_tags() -> None:
         ({"type": "cloud", "organization": "conversant", "workspace_tags": []},
          ["b.workspace_tags must be a non-empty list of tag names, got []"]),
         ("s3", ['b must be an object such as {"type": "local"}, got "s3"']),
+        ({"type": "cloud", "organization": "conversant", "workspace": "cci lite\u0301"},
+         ["b.workspace must be 1-90 letters, digits, '-' or '_', not U+0020 SPACE at character 4, U+0301 COMBINING "
+          "ACUTE ACCENT at character 9, got 'cci lite\u0301'"]),
+        ({"type": "cloud", "organization": "conv.ersant", "workspace": "w", "hostname": "TFE.example.com"},
+         ["b.organization must be a Terraform Cloud organization name, not '.' U+002E FULL STOP at character 5, "
+          "got 'conv.ersant'", "b.hostname must be a host name such as 'app.terraform.io', not 'T' U+0054 LATIN "
+          "CAPITAL LETTER T at character 1, 'F' U+0046 LATIN CAPITAL LETTER F at character 2, 'E' U+0045 LATIN "
+          "CAPITAL LETTER E at character 3, got 'TFE.example.com'"]),
     ],
 )  # fmt: skip
 def test_incomplete_or_invalid_backend_is_refused(raw: Any, expected: list[str]) -> None:
@@ -154,7 +164,7 @@ def test_bad_environment_entries_are_reported_at_once(tmp_path: Path) -> None:
     cci = {"environments": {"Prod": {}, "dev": {"name_prefix": "x", "region": "nowhere-1"}, "qa": []}}
     assert problems_of(tmp_path, cci) == (
         "cdktf.json: context.cci.environments.Prod: the name must be 1-31 lowercase letters, digits or hyphens, "
-        "got 'Prod'",
+        "not 'P' U+0050 LATIN CAPITAL LETTER P at character 1, got 'Prod'",
         "cdktf.json: context.cci.environments.dev.name_prefix cannot be set per environment (allowed: account_id, "
         "adopt_file, backend, environment, key_admin_role_arns, lambda_role_arn, noncurrent_version_expiration_days, region, "
         "tenants_file)",

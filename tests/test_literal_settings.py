@@ -2,9 +2,10 @@
 
 The settings checks refuse what cdktf or Terraform would read as code (see
 tests/test_settings_rules.py); this synth shows that what they accept, Unicode
-letters, '+', '%{' and '${' in a role path included, comes out as written. In the
-Terraform JSON a policy's ``${`` and ``%{`` are escaped as ``$${`` and ``%%{``,
-Terraform's literal forms, so AWS receives them unchanged.
+letters, '+', and '%{' and other punctuation in a role path included, comes out as
+written. In the Terraform JSON a policy's ``%{`` is escaped as ``%%{``, Terraform's
+literal form, so AWS receives it unchanged. (``${`` in a role ARN is refused: AWS
+would read it as a policy variable, tests/test_settings_rules.py.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tests.helpers import PROJECT_DIR
 
 ACCOUNT = "591338347562"
 ADMINS = [
-    f"arn:aws:iam::{ACCOUNT}:role/${{aws:username}}/%{{x}}/admin",
+    f"arn:aws:iam::{ACCOUNT}:role/ops!#&~'/%{{x}}/admin",
     f"arn:aws:iam::{ACCOUNT}:role/ops/Admin+=,.@_-1",
 ]
 LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/svc/%{{tier}}/cci-lambda"
@@ -94,7 +95,7 @@ def test_the_key_description_is_written_literally(literal: tuple[Settings, dict[
 def test_role_arns_reach_the_key_policy_as_written(literal: tuple[Settings, dict[str, Any]]) -> None:
     _, tf = literal
     written = tf["resource"]["aws_kms_key"]["master"]["policy"]
-    assert "$${aws:username}" in written and "%%{x}" in written and "%%{tier}" in written
+    assert "ops!#&~'/%%{x}/admin" in written and "%%{tier}" in written
     policy = json.loads(as_aws_receives(written))
     assert set(ADMINS) <= principals(policy)
     # The pipeline role is named by the per-tenant guard's exemption, not as a principal.

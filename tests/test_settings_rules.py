@@ -7,6 +7,9 @@ rule in the message.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,15 @@ from constructs_lib.backends import S3BackendSettings
 from constructs_lib.config import Settings, Tenant, check_guards, load_environments
 from constructs_lib.errors import ConfigError
 from constructs_lib.naming import BUCKET_ROLES, Names
-from tests.helpers import PROJECT_DIR
+from tests.helpers import PROJECT_DIR, copy_project
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a synth without this run's CCI_* overrides, writing under ``tmp_path``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCI_")}
+    env["CDKTF_OUTDIR"] = str(tmp_path / "cdktf.out")
+    return env
+
 
 ACCOUNT = "591338347562"
 KEY = "arn:aws:kms:eu-central-1:591338347562:key/0d6b1f4e-5c9b-4a43-9f0a-1b2c3d4e5f60"
@@ -84,11 +95,24 @@ def test_refuses_name_prefix_too_long_for_the_longest_bucket_name_in_its_region(
     assert "region ap-southeast-1), and S3 refuses it: it must be 3-63 characters long, not 64" in problem
 
 
-@pytest.mark.parametrize("prefix", ["CCI", "cci_lite", "cci.lite", "c\u00e9i", "cci lite"])
-def test_refuses_name_prefix_characters_a_derived_name_refuses(tmp_path: Path, prefix: str) -> None:
+@pytest.mark.parametrize(
+    ("prefix", "named"),
+    [
+        ("CCI", "'C' U+0043 LATIN CAPITAL LETTER C at character 1, 'C' U+0043 LATIN CAPITAL LETTER C at character 2, "
+         "'I' U+0049 LATIN CAPITAL LETTER I at character 3"),
+        ("cci_lite", "'_' U+005F LOW LINE at character 4"),
+        ("cci.lite", "'.' U+002E FULL STOP at character 4"),
+        ("c\u00e9i", "'\u00e9' U+00E9 LATIN SMALL LETTER E WITH ACUTE at character 2"),
+        ("ce\u0301i", "U+0301 COMBINING ACUTE ACCENT at character 3"),  # the same é, decomposed
+        ("cci lite", "U+0020 SPACE at character 4"),
+    ],
+)  # fmt: skip
+def test_refuses_name_prefix_characters_a_derived_name_refuses_naming_each_character(
+    tmp_path: Path, prefix: str, named: str
+) -> None:
     assert problems_with(tmp_path, {"name_prefix": prefix}) == (
         "cdktf.json: context.cci.name_prefix must be lowercase letters, digits or hyphens (the characters S3 "
-        f"bucket names, KMS aliases, DynamoDB tables and IAM roles all allow), got {prefix!r}",
+        f"bucket names, KMS aliases, DynamoDB tables and IAM roles all allow), not {named}, got {prefix!r}",
     )
 
 
@@ -180,8 +204,105 @@ def test_refuses_a_malformed_admin_role_with_the_rule(tmp_path: Path) -> None:
     (problem,) = problems_with(tmp_path, {"key_admin_role_arns": ["arn:aws:iam::591338347562:role/team lead"]})
     assert problem == (
         "cdktf.json: context.cci.key_admin_role_arns[0] must be an IAM role ARN (arn:<partition>:iam::<account>:"
-        "role/<path><name>): the role name has only letters, digits and _ + = , . @ -, got "
-        "'arn:aws:iam::591338347562:role/team lead'"
+        "role/<path><name>): the role name has only letters, digits and _ + = , . @ -, not U+0020 SPACE at "
+        "character 36, got 'arn:aws:iam::591338347562:role/team lead'"
+    )
+
+
+# --- role ARNs in the key policy: one role each, named literally --------------------------------
+
+WILDCARD_ROLE_ARNS = [
+    (f"arn:aws:iam::{ACCOUNT}:role/*", "'*' U+002A ASTERISK at character 32, which AWS reads as a wildcard for any "
+                                       "characters"),
+    (f"arn:aws:iam::{ACCOUNT}:role/a?c", "'?' U+003F QUESTION MARK at character 33, which AWS reads as a wildcard "
+                                         "for any one character"),
+    (f"arn:aws:iam::{ACCOUNT}:role/ops/*/pipeline", "'*' U+002A ASTERISK at character 36, which AWS reads as a "
+                                                    "wildcard for any characters"),
+    (f"arn:aws:iam::{ACCOUNT}:role/${{aws:PrincipalTag/team}}/pipeline", "'$' U+0024 DOLLAR SIGN at character 32, "
+                                                                         "which AWS reads as the start of a policy "
+                                                                         "variable such as ${aws:username}"),
+    (f"arn:aws:iam::{ACCOUNT}:role/price$/pipeline", "'$' U+0024 DOLLAR SIGN at character 37, which AWS reads as the "
+                                                     "start of a policy variable such as ${aws:username}"),
+]  # fmt: skip
+WILDCARD_REFUSED = (
+    "the key policy names this role (Principal, aws:PrincipalArn), where it would match other roles, or none: name "
+    "exactly one role, without * ? or $"
+)
+
+
+@pytest.mark.parametrize(
+    ("arn", "named"), WILDCARD_ROLE_ARNS, ids=[a.split(":role/")[1] for a, _ in WILDCARD_ROLE_ARNS]
+)
+@pytest.mark.parametrize("key", ["key_admin_role_arns", "lambda_role_arn"])
+def test_refuses_a_wildcard_or_policy_variable_in_a_role_arn(tmp_path: Path, key: str, arn: str, named: str) -> None:
+    """A role path may hold * ? $; in the key policy they would widen the admin grant or the guards' exemption."""
+    where = f"cdktf.json: context.cci.{key}" + ("[0]" if key == "key_admin_role_arns" else "")
+    assert problems_with(tmp_path, {key: [arn] if key == "key_admin_role_arns" else arn}) == (
+        f"{where} has {named}; {WILDCARD_REFUSED}, got {arn!r}",
+    )
+
+
+def test_refuses_every_wildcard_role_arn_at_once_one_line_each_with_every_character(tmp_path: Path) -> None:
+    admins = [f"arn:aws:iam::{ACCOUNT}:role/ops/*/x?", f"arn:aws:iam::{ACCOUNT}:role/platform-admin"]
+    lambda_role = f"arn:aws:iam::{ACCOUNT}:role/${{aws:username}}"
+    assert problems_with(tmp_path, {"key_admin_role_arns": admins, "lambda_role_arn": lambda_role}) == (
+        "cdktf.json: context.cci.key_admin_role_arns[0] has '*' U+002A ASTERISK at character 36, which AWS reads as a "
+        "wildcard for any characters; and '?' U+003F QUESTION MARK at character 39, which AWS reads as a wildcard "
+        f"for any one character; {WILDCARD_REFUSED}, got {admins[0]!r}",
+        "cdktf.json: context.cci.lambda_role_arn has '$' U+0024 DOLLAR SIGN at character 32, which AWS reads as the "
+        f"start of a policy variable such as ${{aws:username}}; {WILDCARD_REFUSED}; besides, the role name has only "
+        "letters, digits and _ + = , . @ -, not '{' U+007B LEFT CURLY BRACKET at character 33, ':' U+003A COLON at "
+        f"character 37, '}}' U+007D RIGHT CURLY BRACKET at character 46, got {lambda_role!r}",
+    )
+
+
+def test_a_wildcard_role_arn_stops_the_synth_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    project = copy_project(tmp_path, {"lambda_role_arn": f"arn:aws:iam::{ACCOUNT}:role/cci/*"})
+    result = subprocess.run(
+        [sys.executable, "main.py"], cwd=project, capture_output=True, text=True, env=clean_env(tmp_path), check=False
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: cdktf.json: context.cci.lambda_role_arn has '*' U+002A ASTERISK at character 36, which AWS reads as a "
+        f"wildcard for any characters; {WILDCARD_REFUSED}, got 'arn:aws:iam::{ACCOUNT}:role/cci/*'\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "admins",
+    [
+        [f"arn:aws:iam::{ACCOUNT}:role/Admin", f"arn:aws:iam::{ACCOUNT}:role/admin"],  # case only
+        [f"arn:aws:iam::{ACCOUNT}:role/admin", f"arn:aws:iam::{ACCOUNT}:role/ops/ADMIN"],  # path and case
+        [f"arn:aws:iam::{ACCOUNT}:role/admin", f"arn:aws:iam::{ACCOUNT}:role/admin"],  # the same text
+    ],
+)
+def test_refuses_admin_roles_that_name_one_role_whatever_the_case_and_path(tmp_path: Path, admins: list[str]) -> None:
+    assert problems_with(tmp_path, {"key_admin_role_arns": [*admins, f"arn:aws:iam::{ACCOUNT}:role/other"]}) == (
+        f"cdktf.json: context.cci.key_admin_role_arns lists one role 2 times ([0] {admins[0]!r}, [1] {admins[1]!r}): "
+        "IAM role names are unique in an account whatever their letter case and path; list each role once",
+    )
+
+
+def test_accepts_admin_roles_of_different_names(tmp_path: Path) -> None:
+    admins = [f"arn:aws:iam::{ACCOUNT}:role/admin", f"arn:aws:iam::{ACCOUNT}:role/admin2"]
+    assert settings_with(tmp_path, {"key_admin_role_arns": admins}).key_admin_role_arns == tuple(admins)
+
+
+@pytest.mark.parametrize("lambda_role", [None, f"arn:aws:iam::{ACCOUNT}:role/svc/cci-lite-lambda-role"])
+def test_refuses_an_admin_role_that_is_the_pipeline_role_whatever_the_case(
+    tmp_path: Path, lambda_role: str | None
+) -> None:
+    admin = f"arn:aws:iam::{ACCOUNT}:role/CCI-Lite-Lambda-Role"
+    where = (
+        "cdktf.json: context.cci.lambda_role_arn (null: the default "
+        f"'arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role')"
+        if lambda_role is None
+        else f"cdktf.json: context.cci.lambda_role_arn {lambda_role!r}"
+    )
+    assert problems_with(tmp_path, {"key_admin_role_arns": [admin], "lambda_role_arn": lambda_role}) == (
+        f"{where} names the same role as context.cci.key_admin_role_arns[0] {admin!r}: the pipeline role uses the "
+        "key and a key administrator manages it without using it (and is not exempt from the per-tenant guard), so "
+        "one role cannot be both; name a separate administrator role",
     )
 
 
@@ -296,10 +417,11 @@ def test_refuses_a_name_prefix_that_spells_a_cdktf_number_token(tmp_path: Path) 
     )
 
 
-@pytest.mark.parametrize("token", [*CDKTF_TOKENS[:3], NUMBER_TOKEN])
+@pytest.mark.parametrize("token", [*CDKTF_TOKENS[1:3], NUMBER_TOKEN])
 @pytest.mark.parametrize("key", ["key_admin_role_arns", "lambda_role_arn"])
 def test_refuses_a_cdktf_token_in_a_role_path(tmp_path: Path, key: str, token: str) -> None:
-    """IAM role paths may hold any of ! to DEL, so the role rule alone lets every token through."""
+    """IAM role paths may hold any of ! to DEL, so the role rule alone lets every token through.
+    (A string token, ``${TfToken[...]}``, is refused before for its ``$``: see the policy-character tests.)"""
     arn = f"arn:aws:iam::{ACCOUNT}:role/x{token}/admin"
     where = f"cdktf.json: context.cci.{key}" + ("[0]" if key == "key_admin_role_arns" else "")
     assert problems_with(tmp_path, {key: [arn] if key == "key_admin_role_arns" else arn}) == (
