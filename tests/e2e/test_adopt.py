@@ -397,7 +397,7 @@ def test_adoption_keeps_every_object_version_readable_under_the_key_and_versioni
     names = {role: hand_built.bucket_name(role, ACCOUNT, REGION) for role in ("input", "results", "athena_staging")}
     for name in names.values():
         assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
-    # Emulator gap: moto evaluates no bucket-policy conditions, so the three Denies block every object
+    # Emulator gap: moto evaluates no bucket-policy conditions, so the tenant Denies block every object
     # request. Assert the policies are exactly the stack's, lift them, read, and put them back.
     policies = {role: s3.get_bucket_policy(Bucket=name)["Policy"] for role, name in names.items()}
     for role, policy in policies.items():
