@@ -67,6 +67,7 @@ from typing import Any
 from cci_tools.controls import Assessment, assess
 from cci_tools.display import code, visible
 from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
+from cci_tools.plan_file import PlanError, load_plan, stale_differences, stale_message
 from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commit, stack_files
 from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
 from cci_tools.waivers import load as load_waivers
@@ -242,10 +243,25 @@ def _bucket_order(role: str) -> int:
 
 
 def read_stack(stack_dir: Path) -> Json:
-    """Every ``*.tf.json`` file of a stack directory, merged as Terraform reads one module."""
+    """Every ``*.tf.json`` file of a stack directory, merged as Terraform reads one module.
+
+    Raises NoStackDir (one line) when ``stack_dir`` has no ``cdk.tf.json`` or a file is not
+    the JSON object a synth writes.
+    """
+    if not (stack_dir / "cdk.tf.json").is_file():
+        raise NoStackDir(
+            f"audit: {stack_dir} is not a synthesized stack (it has no cdk.tf.json); run pipenv run synth, then "
+            "audit cdktf.out/stacks/<stack>"
+        )
     merged: Json = {}
     for path in sorted(stack_dir.glob("*.tf.json"), key=lambda p: p.name != "cdk.tf.json"):
-        for block, body in json.loads(path.read_text(encoding="utf-8")).items():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            document = None
+        if not isinstance(document, dict):
+            raise NoStackDir(f"audit: {path} is not the Terraform JSON a synth writes; run pipenv run synth again")
+        for block, body in document.items():
             if block == "//":
                 merged.setdefault(block, body)
             elif block in ("resource", "data"):
@@ -1225,6 +1241,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
+        stack = read_stack(stack_dir)
     except NoStackDir as why:
         print(f"error: {why}", file=sys.stderr)
         return 2
@@ -1244,8 +1261,17 @@ def main(argv: list[str]) -> int:
         for problem in error.problems:
             print(f"error: audit: {problem}", file=sys.stderr)
         return 2
-    stack = read_stack(stack_dir)
-    plan: Json | None = json.loads(args.plan.read_text(encoding="utf-8")) if args.plan else None
+    plan: Json | None = None
+    if args.plan:
+        try:
+            plan = load_plan(args.plan)
+        except PlanError as why:
+            print(f"error: audit: {why}", file=sys.stderr)
+            return 2
+        differences = stale_differences(plan, stack)
+        if differences:
+            print(f"error: audit: {stale_message(args.plan, stack_dir, differences)}", file=sys.stderr)
+            return 2
     provenance = Provenance(
         stack=stack["//"]["metadata"]["stackName"],
         files=stack_files(stack_dir),
