@@ -1293,7 +1293,13 @@ def main(argv: list[str]) -> int:
     if previous == report:
         print(f"{output} is up to date: unchanged")
     else:
-        output.write_text(report, encoding="utf-8")
+        # Whole or not at all: a report cut short (Ctrl-C, a full disk) would read as a finished one.
+        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(report, encoding="utf-8")
+            os.replace(temporary, output)
+        finally:
+            temporary.unlink(missing_ok=True)
         print(f"wrote {output}")
     failed = False
     if destroyed:
@@ -1351,4 +1357,4 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     from cci_tools import cli
 
-    sys.exit(cli.run(main, sys.argv[1:], prog="audit"))
+    sys.exit(cli.run(main, sys.argv[1:], prog="audit", interrupted="the report file is as it was, or written in full"))
