@@ -45,7 +45,7 @@ def run() -> int:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     from constructs_lib.adoption import load_for_synth, outside_note, partition_tenants
-    from constructs_lib.config import check_guards, display_path, load_app_settings, load_tenants
+    from constructs_lib.config import ENV_OVERRIDES, check_guards, display_path, load_app_settings, load_tenants
     from constructs_lib.errors import ConfigError
     from constructs_lib.output import output_dir
     from constructs_lib.state import abandoned_state_problems, state_warnings
@@ -100,6 +100,7 @@ def run() -> int:
         provider_lock=PROVIDER_LOCK,
         keep_stacks=[s.stack for s in app.declared if s.stack not in produced],
         adoptions=adoptions,
+        overrides=[name for name in ENV_OVERRIDES if name in os.environ],
     )
     _published.append(out_dir)
     for settings, tenants in environments:

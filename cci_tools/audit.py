@@ -14,7 +14,9 @@ key-policy statement the generator can write is listed, an absent one with the r
 
 Where it writes: without ``--plan``, ``AUDIT.md`` (the committed report of the shipped
 settings), and only when its content changes, so an unchanged stack leaves the checkout
-clean; that report names "the commit that contains this file". With ``--plan`` (the
+clean; that report names "the commit that contains this file". A stack synthesized with
+``CCI_*`` overrides (recorded in its ``synth-overrides.json``) is not the shipped settings:
+the audit refuses to write it into ``AUDIT.md`` (``--output`` elsewhere is fine). With ``--plan`` (the
 output of ``terraform show -json PLAN``) it writes a review, by default
 ``plan-review.md`` in the stack directory (beside ``plan.bin``, ignored by git with
 ``cdktf.out/``), naming ``git rev-parse HEAD`` and whether the tree had uncommitted
@@ -72,7 +74,7 @@ from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commi
 from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
 from cci_tools.waivers import load as load_waivers
 from constructs_lib.adoption import MANAGED_FIELDS, policy_grants, policy_principals
-from constructs_lib.output import output_dir
+from constructs_lib.output import output_dir, read_overrides
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
     KEY_POLICY_SIDS,
@@ -1252,6 +1254,15 @@ def main(argv: list[str]) -> int:
             f"error: audit: --output {args.output} is the committed report of the shipped stack, which a plan review "
             f"must not overwrite: leave --output out (the review goes to {stack_dir / REVIEW_FILE}, ignored by git) "
             "or name another file",
+            file=sys.stderr,
+        )
+        return 2
+    overrides = read_overrides(stack_dir)
+    if committed and overrides:
+        print(
+            f"error: audit: {stack_dir} was synthesized with {', '.join(overrides)} overriding cdktf.json, so it is "
+            f"not the shipped settings that {args.output or 'AUDIT.md'} reports: synthesize without them "
+            "(pipenv run synth) to update it, or write this report elsewhere with --output FILE",
             file=sys.stderr,
         )
         return 2

@@ -47,6 +47,33 @@ RECORD = ".cci-lite-generated.json"
 
 Warn = Callable[[str], None]
 
+#: In a stack directory synthesized with ``CCI_*`` overrides (config.ENV_OVERRIDES): which ones. Not read by
+#: Terraform (no .tf suffix); like every generated file it is in the record, so a later synth without
+#: overrides, which does not write it, removes it.
+OVERRIDES_FILE = "synth-overrides.json"
+
+
+def overrides_record(overrides: Collection[str]) -> str:
+    """The text of ``OVERRIDES_FILE`` for the names of the ``CCI_*`` variables a synth used."""
+    document = {
+        "//": "This stack was synthesized with these environment variables overriding cdktf.json.",
+        "overrides": sorted(overrides),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def read_overrides(stack_dir: Path) -> list[str]:
+    """The ``CCI_*`` overrides a stack directory was synthesized with (``OVERRIDES_FILE``); [] if none."""
+    unknown = [f"unknown overrides ({OVERRIDES_FILE} is unreadable)"]
+    try:
+        document = json.loads((stack_dir / OVERRIDES_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        return unknown
+    names = document.get("overrides") if isinstance(document, dict) else None
+    return [str(n) for n in names] if isinstance(names, list) else unknown
+
 
 def output_dir(environ: Mapping[str, str]) -> Path:
     """Where cdktf's App writes by default: ``CDKTF_OUTDIR``, else ``cdktf.out``."""

@@ -1173,3 +1173,58 @@ def test_refuses_to_audit_without_a_synthesized_stack_no_stack(tmp_path: Path) -
         f"error: audit: {out / 'stacks' / STACK / 'cdk.tf.json'} is not the Terraform JSON a synth writes; run "
         "pipenv run synth again"
     ]
+
+
+# --- the committed report is of the shipped settings only ------------------------------------------
+
+
+def synth_main(out: Path, **overrides: str) -> Path:
+    """``python main.py`` into ``out`` with ``overrides`` (CCI_* variables) and no others; -> the stack directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCI_")}
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=PROJECT_DIR,
+        env={**env, "CDKTF_OUTDIR": str(out), **overrides},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return out / "stacks" / STACK
+
+
+def test_refuses_to_write_the_committed_report_from_an_override_synth_override(tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants.json"
+    document = json.loads((PROJECT_DIR / "tenants.json").read_text(encoding="utf-8"))
+    document["tenants"].append({"tenant_id": "newco"})
+    tenants.write_text(json.dumps(document), encoding="utf-8")
+    out = tmp_path / "cdktf.out"
+    stack_dir = synth_main(out, CCI_TENANTS_FILE=str(tenants), CCI_REGION="eu-west-1")
+    assert json.loads((stack_dir / "synth-overrides.json").read_text(encoding="utf-8"))["overrides"] == [
+        "CCI_REGION",
+        "CCI_TENANTS_FILE",
+    ]
+    project = project_copy(tmp_path)
+    committed = (project / "AUDIT.md").read_bytes()
+    refused = run_in(project, "--stack-dir", str(stack_dir))
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.splitlines() == [
+        f"error: audit: {stack_dir} was synthesized with CCI_REGION, CCI_TENANTS_FILE overriding cdktf.json, so it "
+        "is not the shipped settings that AUDIT.md reports: synthesize without them (pipenv run synth) to update "
+        "it, or write this report elsewhere with --output FILE"
+    ]
+    assert (project / "AUDIT.md").read_bytes() == committed
+    # The same refusal for --output naming the committed report; any other file, and a plan review, are fine.
+    named = run_in(project, "--stack-dir", str(stack_dir), "--output", str(project / "AUDIT.md"))
+    assert named.returncode == 2 and "is not the shipped settings" in named.stderr
+    elsewhere = run_in(project, "--stack-dir", str(stack_dir), "--output", "region-report.md")
+    assert (elsewhere.returncode, elsewhere.stderr) == (0, "")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_for(stack_dir)), encoding="utf-8")
+    review = run_in(project, "--stack-dir", str(stack_dir), "--plan", str(plan))
+    assert (review.returncode, review.stderr) == (0, "")
+    assert (project / "AUDIT.md").read_bytes() == committed
+
+    # Synthesized again without overrides, the record is gone and the committed report is the audit's to write.
+    assert not (synth_main(out) / "synth-overrides.json").exists()
+    assert run_in(project, "--stack-dir", str(stack_dir)).stdout == "AUDIT.md is up to date: unchanged\n"
