@@ -723,6 +723,8 @@ def test_fork_gate_when_aws_cannot_be_reached_says_so_in_one_line(shipped_stack_
         ".cdktf.out.new-123-abc/manifest.json",
         "terraform.cci-lite-production.tfstate",
         "terraform.cci-lite-production.tfstate.backup",
+        "terraform.rc",  # README, "Offline": TF_CLI_CONFIG_FILE=$PWD/terraform.rc
+        "cdktf.out/stacks/cci-lite-production/synth-overrides.json",
     ],
 )
 def test_files_the_documented_workflows_create_are_ignored_by_git(path: str) -> None:
