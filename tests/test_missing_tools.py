@@ -241,3 +241,39 @@ def test_refuses_the_cdktf_wrapper_without_the_pinned_cli(sandbox: Sandbox) -> N
     assert errors_of(result) == [
         "the pinned cdktf CLI is not installed (node_modules/.bin/cdktf): run scripts/bootstrap --dev (or npm ci)"
     ]
+
+
+@pytest.mark.parametrize("without", [("hypothesis", "moto"), ("pytest", "_pytest", "hypothesis", "moto")])
+def test_refuses_tests_without_the_dev_packages_in_one_line_dev_packages(
+    tmp_path: Path, without: tuple[str, ...]
+) -> None:
+    # What scripts/synth leaves: the project's packages without the dev packages (the pytest of some other
+    # installation may still be found).
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(without):
+            (packages / entry.name).symlink_to(entry)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "packages.pth").write_text(f"{packages}\n", encoding="utf-8")
+    absent = ", ".join(m for m in ("pytest", "hypothesis", "moto") if m in without)
+    expected = [
+        f"error: the tests need the dev packages, which are not installed for {python} (no module {absent}): run "
+        "scripts/bootstrap --dev (scripts/test runs it), then pipenv run pytest"
+    ]
+    commands = [["-m", "tests.test_isolation"]]
+    if "pytest" not in without:
+        commands.append(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_naming.py"])
+    for command in commands:
+        result = subprocess.run(
+            [str(python), *command], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert (result.returncode, result.stdout, result.stderr.splitlines()) == (2, "", expected), command
