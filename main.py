@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from constructs_lib import interrupts
-from constructs_lib.runtime import missing_node, missing_packages
+from constructs_lib.runtime import foreign_virtualenv, missing_node, missing_packages
 
 if TYPE_CHECKING:
     from constructs_lib.adoption import Adoption
@@ -37,6 +37,10 @@ PROVIDER_LOCK = PROJECT_DIR / ".terraform.lock.hcl"
 
 
 def run() -> int:
+    stray = foreign_virtualenv(PROJECT_DIR, os.environ)
+    if stray is not None:
+        print(f"error: {stray}", file=sys.stderr)
+        return 2
     # Without the pinned packages not even the settings can be checked (the checks use
     # regress and jsonschema): say what to install, and nothing else.
     absent = missing_packages()

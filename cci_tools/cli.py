@@ -15,6 +15,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+from constructs_lib.runtime import foreign_virtualenv
 
 
 def describe(error: BaseException) -> str:
@@ -36,6 +39,10 @@ def run(
     status 130, as a shell reports SIGINT: ``interrupted`` says truthfully what the command
     leaves behind when stopped at any point.
     """
+    stray = foreign_virtualenv(Path(__file__).resolve().parent.parent, os.environ)
+    if stray is not None:
+        print(f"error: {prog}: {stray}", file=sys.stderr)
+        return 2
     try:
         return main(argv)
     except KeyboardInterrupt:
