@@ -169,8 +169,10 @@ def stale_differences(plan: Json, stack: Json) -> list[str]:
     """Where a plan differs from the stack files (read_stack): each address, with what differs; [] if it matches.
 
     Compared: the managed resources of the plan's configuration and of the stack files
-    (data sources aside); the tenant records the plan keeps or creates and the stack's
-    ``tenant_config`` items; and, where the plan knows them, the key policy and bucket
+    (data sources aside); the tenant records of the plan and the stack's ``tenant_config``
+    items (each stack record must be in the plan, whatever the plan does with it: a destroy
+    plan deletes them all; each record the plan keeps or creates must be in the stack); and,
+    where the plan knows them, the key policy and bucket
     policies (statement by statement, however their elements are written) and each tenant
     record's item. A plan made from these files matches; one made before the stack was
     synthesized again differs wherever the synth changed something the review reasons about.
@@ -188,7 +190,8 @@ def stale_differences(plan: Json, stack: Json) -> list[str]:
         reference = re.fullmatch(r"\$\{local\.(\w+)\}", str(item.get("for_each")))
         local = stack.get("locals", {}).get(reference.group(1)) if reference else None
         items = local if isinstance(local, dict) else {}
-    planned: set[str] = set()
+    seen: set[str] = set()  # tenant records the plan has, whatever it does with them
+    kept: set[str] = set()  # ... and those it keeps or creates
     values: list[str] = []
     for change in plan.get("resource_changes", []):
         if change.get("mode", "managed") != "managed":
@@ -196,8 +199,10 @@ def stale_differences(plan: Json, stack: Json) -> list[str]:
         address, actions = change["address"], change["change"]["actions"]
         after = change["change"].get("after")
         tenant = _TENANT_ITEM.match(address)
-        if tenant is not None and actions != ["delete"]:
-            planned.add(tenant.group(1))
+        if tenant is not None:
+            seen.add(tenant.group(1))
+            if actions != ["delete"]:
+                kept.add(tenant.group(1))
         if not isinstance(after, dict):
             continue
         if change["type"] in ("aws_kms_key", "aws_s3_bucket_policy") and address in in_stack:
@@ -213,11 +218,11 @@ def stale_differences(plan: Json, stack: Json) -> list[str]:
     differences += sorted(values)
     differences += [
         f'aws_dynamodb_table_item.tenant_config["{t}"] (a tenant record the stack files have and the plan has not)'
-        for t in sorted(set(items) - planned)
+        for t in sorted(set(items) - seen)
     ]
     differences += [
         f'aws_dynamodb_table_item.tenant_config["{t}"] (a tenant record the plan has and the stack files have not)'
-        for t in sorted(planned - set(items))
+        for t in sorted(kept - set(items))
     ]
     return differences
 

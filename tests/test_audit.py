@@ -1230,3 +1230,17 @@ def test_refuses_to_write_the_committed_report_from_an_override_synth_override(t
     # Synthesized again without overrides, the record is gone and the committed report is the audit's to write.
     assert not (synth_main(out) / "synth-overrides.json").exists()
     assert run_in(project, "--stack-dir", str(stack_dir)).stdout == "AUDIT.md is up to date: unchanged\n"
+
+
+def test_destroy_plan_of_these_stack_files_is_reviewed_not_refused_as_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    # terraform plan -destroy: every instance deleted, after null; made from these files all the same.
+    plan = plan_for(shipped_stack_dir)
+    for entry in plan["resource_changes"]:
+        entry["change"] = {"actions": ["delete"], "before": entry["change"]["before"], "after": None}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    result = run_audit(shipped_stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy")
+    assert result.returncode == 3
+    assert result.stderr.startswith("WARNING: the plan deletes or replaces resources of the stack: ")
