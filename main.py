@@ -11,7 +11,9 @@ a time, keeping everything Terraform keeps in a stack directory (constructs_lib.
 on any failure the previous output stays as it was. The first synth after an install
 waits (a few seconds, at most a minute, with one note) until jsii has saved its type
 index, so later synths load the bindings fast. An unexpected failure is a bug: it prints
-one line and exits with status 1; --debug (or CCI_DEBUG=1) shows the traceback.
+one line and exits with status 1; --debug (or CCI_DEBUG=1) shows the traceback. Ctrl-C is
+one line and exit status 130: "nothing was published" before the new output moves into
+place, and once it has started moving, after all of it has (constructs_lib.interrupts).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from constructs_lib.runtime import missing_node, missing_packages
+from constructs_lib import interrupts
+from constructs_lib.runtime import foreign_virtualenv, missing_node, missing_packages
 
 if TYPE_CHECKING:
     from constructs_lib.adoption import Adoption
@@ -34,6 +37,10 @@ PROVIDER_LOCK = PROJECT_DIR / ".terraform.lock.hcl"
 
 
 def run() -> int:
+    stray = foreign_virtualenv(PROJECT_DIR, os.environ)
+    if stray is not None:
+        print(f"error: {stray}", file=sys.stderr)
+        return 2
     # Without the pinned packages not even the settings can be checked (the checks use
     # regress and jsonschema): say what to install, and nothing else.
     absent = missing_packages()
@@ -42,7 +49,7 @@ def run() -> int:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     from constructs_lib.adoption import load_for_synth, outside_note, partition_tenants
-    from constructs_lib.config import check_guards, display_path, load_app_settings, load_tenants
+    from constructs_lib.config import ENV_OVERRIDES, check_guards, display_path, load_app_settings, load_tenants
     from constructs_lib.errors import ConfigError
     from constructs_lib.output import output_dir
     from constructs_lib.state import abandoned_state_problems, state_warnings
@@ -88,6 +95,7 @@ def run() -> int:
     # The bindings allocate hundreds of thousands of objects that live until exit:
     # collecting them is wasted time (seconds with the stock import).
     gc.disable()
+    interrupts.isolate_jsii_kernel()  # the terminal's Ctrl-C then stops Python alone, never the kernel mid-call
     from constructs_lib import fast_load
     from constructs_lib.app import synth  # loads the provider bindings (constructs_lib.fast_load)
 
@@ -96,7 +104,9 @@ def run() -> int:
         provider_lock=PROVIDER_LOCK,
         keep_stacks=[s.stack for s in app.declared if s.stack not in produced],
         adoptions=adoptions,
+        overrides=[name for name in ENV_OVERRIDES if name in os.environ],
     )
+    _published.append(out_dir)
     for settings, tenants in environments:
         print(f"synthesized {settings.stack} with {len(tenants)} tenant(s) into {out_dir}", flush=True)
         adoption = adoptions.get(settings.stack)
@@ -111,23 +121,41 @@ def run() -> int:
     return 0
 
 
+#: Set once the new output is in place (constructs_lib.app.synth returned): what Ctrl-C after it leaves.
+_published: list[Path] = []
+
+
 def main(argv: list[str]) -> int:
+    interrupts.watch()
     debug = "--debug" in argv or os.environ.get("CCI_DEBUG") == "1"
     unknown = [arg for arg in argv if arg != "--debug"]
     if unknown:
         print(f"error: unknown argument {unknown[0]!r}; usage: python main.py [--debug]", file=sys.stderr)
         return 2
     try:
-        return run()
-    except Exception as exc:
-        if debug:
-            raise
-        print(
-            f"error: internal error, not a problem with your input: {type(exc).__name__}: {exc} "
-            "(run with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+        try:
+            return run()
+        except Exception as exc:
+            # Ctrl-C kills the jsii kernel too; the call into it then fails with whatever a closed pipe gives.
+            if interrupts.received():
+                raise KeyboardInterrupt from exc
+            if debug:
+                raise
+            print(
+                f"error: internal error, not a problem with your input: {type(exc).__name__}: {exc} "
+                "(run with --debug for the traceback)",
+                file=sys.stderr,
+            )
+            return 1
+    except KeyboardInterrupt as interrupt:
+        from constructs_lib.output import output_dir
+
+        out_dir = output_dir(os.environ)
+        if _published or isinstance(interrupt, interrupts.InterruptedAfter):
+            print(f"error: interrupted after the new output was written in full to {out_dir}", file=sys.stderr)
+        else:
+            print(f"error: interrupted; nothing was published: {out_dir} is as it was", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

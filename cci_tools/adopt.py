@@ -896,4 +896,11 @@ def main(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
 if __name__ == "__main__":
     from cci_tools import cli
 
-    sys.exit(cli.run(main, sys.argv[1:], prog="adopt"))
+    sys.exit(
+        cli.run(
+            main,
+            sys.argv[1:],
+            prog="adopt",
+            interrupted="each file it writes is as it was or complete; run the same command again to finish",
+        )
+    )

@@ -14,7 +14,9 @@ key-policy statement the generator can write is listed, an absent one with the r
 
 Where it writes: without ``--plan``, ``AUDIT.md`` (the committed report of the shipped
 settings), and only when its content changes, so an unchanged stack leaves the checkout
-clean; that report names "the commit that contains this file". With ``--plan`` (the
+clean; that report names "the commit that contains this file". A stack synthesized with
+``CCI_*`` overrides (recorded in its ``synth-overrides.json``) is not the shipped settings:
+the audit refuses to write it into ``AUDIT.md`` (``--output`` elsewhere is fine). With ``--plan`` (the
 output of ``terraform show -json PLAN``) it writes a review, by default
 ``plan-review.md`` in the stack directory (beside ``plan.bin``, ignored by git with
 ``cdktf.out/``), naming ``git rev-parse HEAD`` and whether the tree had uncommitted
@@ -67,11 +69,12 @@ from typing import Any
 from cci_tools.controls import Assessment, assess
 from cci_tools.display import code, visible
 from cci_tools.live import LiveAccount, LiveUnavailable, Lookup
+from cci_tools.plan_file import PlanError, load_plan, stale_differences, stale_message
 from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commit, stack_files
 from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
 from cci_tools.waivers import load as load_waivers
 from constructs_lib.adoption import MANAGED_FIELDS, policy_grants, policy_principals
-from constructs_lib.output import output_dir
+from constructs_lib.output import output_dir, read_overrides
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
     GUARD_IS_NOT_S3_ISOLATION,
@@ -245,10 +248,25 @@ def _bucket_order(role: str) -> int:
 
 
 def read_stack(stack_dir: Path) -> Json:
-    """Every ``*.tf.json`` file of a stack directory, merged as Terraform reads one module."""
+    """Every ``*.tf.json`` file of a stack directory, merged as Terraform reads one module.
+
+    Raises NoStackDir (one line) when ``stack_dir`` has no ``cdk.tf.json`` or a file is not
+    the JSON object a synth writes.
+    """
+    if not (stack_dir / "cdk.tf.json").is_file():
+        raise NoStackDir(
+            f"audit: {stack_dir} is not a synthesized stack (it has no cdk.tf.json); run pipenv run synth, then "
+            "audit cdktf.out/stacks/<stack>"
+        )
     merged: Json = {}
     for path in sorted(stack_dir.glob("*.tf.json"), key=lambda p: p.name != "cdk.tf.json"):
-        for block, body in json.loads(path.read_text(encoding="utf-8")).items():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            document = None
+        if not isinstance(document, dict):
+            raise NoStackDir(f"audit: {path} is not the Terraform JSON a synth writes; run pipenv run synth again")
+        for block, body in document.items():
             if block == "//":
                 merged.setdefault(block, body)
             elif block in ("resource", "data"):
@@ -1230,6 +1248,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         stack_dir = args.stack_dir or find_stack_dir(dict(os.environ))
+        stack = read_stack(stack_dir)
     except NoStackDir as why:
         print(f"error: {why}", file=sys.stderr)
         return 2
@@ -1243,14 +1262,32 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    overrides = read_overrides(stack_dir)
+    if committed and overrides:
+        print(
+            f"error: audit: {stack_dir} was synthesized with {', '.join(overrides)} overriding cdktf.json, so it is "
+            f"not the shipped settings that {args.output or 'AUDIT.md'} reports: synthesize without them "
+            "(pipenv run synth) to update it, or write this report elsewhere with --output FILE",
+            file=sys.stderr,
+        )
+        return 2
     try:
         waivers = load_waivers()
     except WaiverError as error:
         for problem in error.problems:
             print(f"error: audit: {problem}", file=sys.stderr)
         return 2
-    stack = read_stack(stack_dir)
-    plan: Json | None = json.loads(args.plan.read_text(encoding="utf-8")) if args.plan else None
+    plan: Json | None = None
+    if args.plan:
+        try:
+            plan = load_plan(args.plan)
+        except PlanError as why:
+            print(f"error: audit: {why}", file=sys.stderr)
+            return 2
+        differences = stale_differences(plan, stack)
+        if differences:
+            print(f"error: audit: {stale_message(args.plan, stack_dir, differences)}", file=sys.stderr)
+            return 2
     provenance = Provenance(
         stack=stack["//"]["metadata"]["stackName"],
         files=stack_files(stack_dir),
@@ -1272,7 +1309,13 @@ def main(argv: list[str]) -> int:
     if previous == report:
         print(f"{output} is up to date: unchanged")
     else:
-        output.write_text(report, encoding="utf-8")
+        # Whole or not at all: a report cut short (Ctrl-C, a full disk) would read as a finished one.
+        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(report, encoding="utf-8")
+            os.replace(temporary, output)
+        finally:
+            temporary.unlink(missing_ok=True)
         print(f"wrote {output}")
     failed = False
     if destroyed:
@@ -1330,4 +1373,4 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     from cci_tools import cli
 
-    sys.exit(cli.run(main, sys.argv[1:], prog="audit"))
+    sys.exit(cli.run(main, sys.argv[1:], prog="audit", interrupted="the report file is as it was, or written in full"))

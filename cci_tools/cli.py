@@ -4,8 +4,9 @@
         sys.exit(cli.run(main, sys.argv[1:], prog="audit"))
 
 A file the command cannot read, write or parse is the user's to fix: one line naming
-the file and the reason, exit status 2. Anything else is a bug: one line saying so,
-exit status 1; ``CCI_DEBUG=1`` shows the traceback (the same switch as main.py).
+the file and the reason, exit status 2. Ctrl-C is one line, exit status 130. Anything
+else is a bug: one line saying so, exit status 1; ``CCI_DEBUG=1`` shows the traceback
+(the same switch as main.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+from constructs_lib.runtime import foreign_virtualenv
 
 
 def describe(error: BaseException) -> str:
@@ -26,10 +30,24 @@ def describe(error: BaseException) -> str:
     return str(error)
 
 
-def run(main: Callable[[list[str]], int], argv: list[str], *, prog: str) -> int:
-    """``main(argv)``'s exit status, with every exception turned into one line on stderr."""
+def run(
+    main: Callable[[list[str]], int], argv: list[str], *, prog: str, interrupted: str = "what it had done is kept"
+) -> int:
+    """``main(argv)``'s exit status, with every exception turned into one line on stderr.
+
+    Ctrl-C (KeyboardInterrupt) is ``error: <prog>: interrupted; <interrupted>`` and exit
+    status 130, as a shell reports SIGINT: ``interrupted`` says truthfully what the command
+    leaves behind when stopped at any point.
+    """
+    stray = foreign_virtualenv(Path(__file__).resolve().parent.parent, os.environ)
+    if stray is not None:
+        print(f"error: {prog}: {stray}", file=sys.stderr)
+        return 2
     try:
         return main(argv)
+    except KeyboardInterrupt:
+        print(f"error: {prog}: interrupted; {interrupted}", file=sys.stderr)
+        return 130
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
         if os.environ.get("CCI_DEBUG") == "1":
             raise

@@ -134,4 +134,11 @@ def main() -> int:
 if __name__ == "__main__":
     from cci_tools import cli
 
-    sys.exit(cli.run(lambda _argv: main(), sys.argv[1:], prog="demo"))
+    sys.exit(
+        cli.run(
+            lambda _argv: main(),
+            sys.argv[1:],
+            prog="demo",
+            interrupted="the emulator is stopped and its state discarded; nothing was deployed to AWS",
+        )
+    )

@@ -289,4 +289,4 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     from cci_tools import cli
 
-    sys.exit(cli.run(main, sys.argv[1:], prog="scan"))
+    sys.exit(cli.run(main, sys.argv[1:], prog="scan", interrupted="the scan changes no file"))

@@ -90,6 +90,9 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
         f"{source}.{key} is missing; a {kind} backend needs {', '.join(sorted(required))}"
         for key in sorted(required - set(raw))
     ]
+    # Every problem at once: each field that is there and of the right type is checked on, whatever else is
+    # missing or wrong (``valid``); a check across two fields runs when both are valid.
+    valid: dict[str, Any] = {}
     for key in sorted((required | optional) & set(raw)):
         value = raw[key]
         if key == "workspace_tags":
@@ -101,32 +104,35 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
                 problems.append(
                     f"{source}.workspace_tags must be a non-empty list of tag names, got {json.dumps(value)}"
                 )
+            else:
+                valid[key] = value
         elif not isinstance(value, str) or not value:
             problems.append(f"{source}.{key} must be a non-empty string, got {json.dumps(value)}")
         elif (problem := code_problem(value, templates=True)) is not None:
             # A backend block is read before anything can be evaluated: no escaping helps.
             problems.append(f"{source}.{key} {problem}, got {value!r}")
-    if problems:
-        return None, problems
+        else:
+            valid[key] = value
 
     if kind == "local":
+        if problems:
+            return None, problems
         return LocalBackendSettings(path=raw.get("path")), []
     if kind == "s3":
-        bucket_problems = aws_rules.bucket_name_problems(raw["bucket"])
-        if bucket_problems:
+        if "bucket" in valid and (bucket_problems := aws_rules.bucket_name_problems(valid["bucket"])):
             problems.append(
                 f"{source}.bucket must be an S3 bucket name ({'; '.join(bucket_problems)}), got {raw['bucket']!r}"
             )
-        region = raw["region"]
-        if region not in known_regions:
+        region = valid.get("region")
+        if region is not None and region not in known_regions:
             problems.append(f"{source}.region must be an AWS region such as 'eu-central-1', got {region!r}")
-        key_problems = aws_rules.kms_key_arn_problems(raw["kms_key_id"])
+        key_problems = aws_rules.kms_key_arn_problems(valid["kms_key_id"]) if "kms_key_id" in valid else []
         if key_problems:
             problems.append(
                 f"{source}.kms_key_id must be a KMS key or alias ARN (arn:<partition>:kms:<region>:<account>:key/<id>, "
                 f"the id a UUID or mrk- and 32 hex digits): {'; '.join(key_problems)}, got {raw['kms_key_id']!r}"
             )
-        elif region in known_regions:
+        elif "kms_key_id" in valid and region in known_regions:
             # SSE-KMS takes a key in the bucket's own region, hence partition; any account.
             # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
             arn = aws_rules.parse_arn(raw["kms_key_id"])
@@ -136,7 +142,7 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
                     f"{source}.kms_key_id {raw['kms_key_id']!r} is not a key in region {region} of partition "
                     f"{partition!r}; S3 encrypts the state only with a key in the state bucket's region"
                 )
-        state_key: str | None = raw.get("key")
+        state_key: str | None = valid.get("key")
         if state_key is not None and (state_key.startswith("/") or state_key.endswith("/")):
             problems.append(f"{source}.key must be an object key without leading or trailing '/', got {state_key!r}")
         if state_key is not None and (object_key_problems := aws_rules.s3_object_key_problems(state_key)):
@@ -150,18 +156,18 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
     has_name, has_tags = "workspace" in raw, "workspace_tags" in raw
     if has_name == has_tags:
         problems.append(f"{source} needs exactly one of workspace (a name) or workspace_tags (a list)")
-    if not TFC_NAME.fullmatch(raw["organization"]):
+    if "organization" in valid and not TFC_NAME.fullmatch(valid["organization"]):
         problems.append(
             f"{source}.organization must be a Terraform Cloud organization name"
             f"{refused_characters(raw['organization'], TFC_NAME.pattern)}, got {raw['organization']!r}"
         )
-    if has_name and isinstance(raw["workspace"], str) and not TFC_NAME.fullmatch(raw["workspace"]):
+    if "workspace" in valid and not TFC_NAME.fullmatch(valid["workspace"]):
         problems.append(
             f"{source}.workspace must be 1-90 letters, digits, '-' or '_'"
             f"{refused_characters(raw['workspace'], TFC_NAME.pattern)}, got {raw['workspace']!r}"
         )
-    hostname = raw.get("hostname", "app.terraform.io")
-    if not HOSTNAME.fullmatch(hostname):
+    hostname = valid.get("hostname", "app.terraform.io")
+    if ("hostname" in valid or "hostname" not in raw) and not HOSTNAME.fullmatch(hostname):
         problems.append(
             f"{source}.hostname must be a host name such as 'app.terraform.io'"
             f"{refused_characters(hostname, HOSTNAME.pattern)}, got {hostname!r}"

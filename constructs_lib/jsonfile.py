@@ -127,7 +127,8 @@ def _duplicate_problems(document: Any, label: str) -> list[str]:
 def load_json(path: Path, label: str) -> Any:
     """Parse ``path`` strictly; ``label`` names the file in messages.
 
-    Raises ConfigError for a missing or unreadable file, text that is not UTF-8,
+    Raises ConfigError for a missing or unreadable file, text that is not UTF-8 (UTF-16,
+    two byte-order marks, bytes that are no UTF-8),
     invalid JSON, NaN or Infinity, every duplicated key and every string with a lone
     surrogate (all listed). A leading UTF-8 byte-order mark is ignored. The common
     case, a clean file, costs one C-speed parse.
@@ -141,11 +142,17 @@ def load_json(path: Path, label: str) -> Any:
     # A byte-order mark is how some Windows editors start a UTF-8 file. RFC 8259 lets
     # a parser ignore it, and this one does (line and column numbers stay the same).
     # https://www.rfc-editor.org/rfc/rfc8259#section-8.1
+    marked = data.startswith(b"\xef\xbb\xbf")
     data = data.removeprefix(b"\xef\xbb\xbf")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError([f"{label}: starts with two byte-order marks; save it as UTF-8 (with one at most)"])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError([f"{label}: is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{label}: is not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x})"]) from None
+        offset = exc.start + (3 if marked else 0)  # counted in the file, byte-order mark included
+        raise ConfigError([f"{label}: is not UTF-8 text (byte {offset} is 0x{data[exc.start]:02x})"]) from None
     try:
         try:
             document = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_no_constant)

@@ -18,7 +18,8 @@ So a synth replaces only what it generates and keeps everything else:
    a user's ``*_override.tf.json``, plan files. Stack directories this synth does not
    produce are left exactly as they are.
 
-A synth that fails before step 2 leaves the previous output byte for byte. Two synths at
+A synth that fails or is interrupted (Ctrl-C) before step 2 leaves the previous output byte for byte;
+Ctrl-C during step 2 takes effect once every file has moved (constructs_lib.interrupts.InterruptedAfter). Two synths at
 once both succeed: the second waits for the first to finish moving its files (one
 ``note:`` line says so), and the output is then that of the one that finished last.
 """
@@ -38,11 +39,40 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from constructs_lib.interrupts import deferred
+
 MANIFEST = "manifest.json"
 #: The record of what the synth generated in a directory (not read by Terraform: no .tf suffix).
 RECORD = ".cci-lite-generated.json"
 
 Warn = Callable[[str], None]
+
+#: In a stack directory synthesized with ``CCI_*`` overrides (config.ENV_OVERRIDES): which ones. Not read by
+#: Terraform (no .tf suffix); like every generated file it is in the record, so a later synth without
+#: overrides, which does not write it, removes it.
+OVERRIDES_FILE = "synth-overrides.json"
+
+
+def overrides_record(overrides: Collection[str]) -> str:
+    """The text of ``OVERRIDES_FILE`` for the names of the ``CCI_*`` variables a synth used."""
+    document = {
+        "//": "This stack was synthesized with these environment variables overriding cdktf.json.",
+        "overrides": sorted(overrides),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def read_overrides(stack_dir: Path) -> list[str]:
+    """The ``CCI_*`` overrides a stack directory was synthesized with (``OVERRIDES_FILE``); [] if none."""
+    unknown = [f"unknown overrides ({OVERRIDES_FILE} is unreadable)"]
+    try:
+        document = json.loads((stack_dir / OVERRIDES_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        return unknown
+    names = document.get("overrides") if isinstance(document, dict) else None
+    return [str(n) for n in names] if isinstance(names, list) else unknown
 
 
 def output_dir(environ: Mapping[str, str]) -> Path:
@@ -92,10 +122,13 @@ def publish(
         with synth_lock(final, warn):
             if final.exists() and not final.is_dir():
                 raise RuntimeError(f"{final} exists and is not a directory; move it away")
-            _keep_manifest_entries(staging, final, keep_stacks)
-            for unit, files in _units(staging):
-                _move_unit(staging / unit, final / unit, files, warn)
-            _remove_dead_staging(final)
+            # Ctrl-C while the files move waits until all have moved (then InterruptedAfter): the output is
+            # the old synth's or the new one's, never a mix. Before this point it leaves ``final`` untouched.
+            with deferred():
+                _keep_manifest_entries(staging, final, keep_stacks)
+                for unit, files in _units(staging):
+                    _move_unit(staging / unit, final / unit, files, warn)
+                _remove_dead_staging(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

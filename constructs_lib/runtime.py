@@ -10,6 +10,7 @@ import importlib.util
 import shutil
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 #: The modules the synth imports from Pipfile.lock's packages: the input checks' (regress,
 #: jsonschema) and the bindings' (jsii starts the Node.js kernel).
@@ -49,3 +50,32 @@ def missing_packages() -> list[str]:
         f"the project's Python packages are not installed for {sys.executable} "
         f"(no module {', '.join(absent)}): run scripts/bootstrap, then pipenv run synth"
     ]
+
+
+def foreign_virtualenv(project_dir: Path, environ: Mapping[str, str], prefix: str = sys.prefix) -> str | None:
+    """One message when ``pipenv run`` runs this in a virtualenv pipenv made outside the project; else None.
+
+    ``pipenv run synth`` before ``scripts/bootstrap`` makes a virtualenv in pipenv's own
+    directory (``WORKON_HOME``, default ``~/.local/share/virtualenvs``, named
+    ``<project directory>-<hash>``) instead of the project's ``.venv``: empty, and a place a
+    later command may keep using. Recognised by ``PIPENV_ACTIVE=1`` (``pipenv run`` sets it)
+    and the interpreter's ``prefix`` in that directory under the project's name.
+    https://pipenv.pypa.io/en/latest/virtualenv.html
+    """
+    if environ.get("PIPENV_ACTIVE") != "1":
+        return None
+    venv = Path(prefix).resolve()
+    home = Path(environ.get("WORKON_HOME") or Path.home() / ".local" / "share" / "virtualenvs").expanduser()
+    if venv == (project_dir / ".venv").resolve() or venv.parent != home.resolve():
+        return None
+    if not venv.name.startswith(f"{project_dir.name}-"):
+        return None
+    if (project_dir / ".venv").is_dir():
+        return (
+            f"pipenv runs this in {venv}, a virtualenv outside the project, not in the project's .venv: run "
+            f"with PIPENV_VENV_IN_PROJECT=1 (scripts/env.sh sets it), and remove that virtualenv (rm -rf {venv})"
+        )
+    return (
+        f"pipenv made a virtualenv outside the project ({venv}) because scripts/bootstrap has not run yet: remove "
+        "it with `pipenv --rm`, then run scripts/bootstrap (it makes the project's .venv)"
+    )

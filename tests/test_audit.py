@@ -38,6 +38,7 @@ from constructs_lib.policies import (
     STATEMENT_SENTENCES,
     key_policy,
     terraform_string,
+    unescape_terraform,
 )
 from tests.helpers import PROJECT_DIR, seed_settings
 
@@ -389,9 +390,7 @@ def test_audit_writes_a_plan_review_beside_the_plan_in_the_stack_directory(
     stack_dir = tmp_path / "out" / STACK
     shutil.copytree(shipped_stack_dir, stack_dir)
     plan = tmp_path / "plan.json"
-    plan.write_text(
-        json.dumps({"resource_changes": [change('aws_dynamodb_table_item.tenant_config["x"]', ["create"])]})
-    )
+    plan.write_text(json.dumps(plan_for(stack_dir, change(DEMO_ITEM, ["create"]))))
     result = run_in(project, "--stack-dir", str(stack_dir), "--plan", str(plan))
     assert (result.returncode, result.stdout, result.stderr) == (0, f"wrote {stack_dir / 'plan-review.md'}\n", "")
     review = (stack_dir / "plan-review.md").read_text(encoding="utf-8")
@@ -417,6 +416,47 @@ def test_refuses_a_plan_review_over_the_committed_report(shipped_stack_dir: Path
 def change(address: str, actions: list[str], before: Any = None, after: Any = None) -> dict[str, Any]:
     rtype = address.split(".")[0]
     return {"address": address, "type": rtype, "change": {"actions": actions, "before": before, "after": after}}
+
+
+def plan_for(stack_dir: Path, *changes: dict[str, Any]) -> dict[str, Any]:
+    """A ``terraform show -json`` plan made from the stack files in ``stack_dir``: every resource in its
+    configuration, and a no-op change for each resource instance (with the policies and items the stack files
+    give), except the instances ``changes`` name."""
+    stack = read_stack(stack_dir)
+    noop = []
+    for rtype, by_name in stack["resource"].items():
+        for name, body in by_name.items():
+            if rtype == "aws_dynamodb_table_item":
+                for tenant, item in stack["locals"]["tenant_config_items"].items():
+                    value = {"item": unescape_terraform(item)}
+                    noop.append(change(f'{rtype}.{name}["{tenant}"]', ["no-op"], value, value))
+            else:
+                value = {"policy": unescape_terraform(body["policy"])} if "policy" in body else {}
+                noop.append(change(f"{rtype}.{name}", ["no-op"], value, value))
+    named = {c["address"] for c in changes}
+    configuration = [
+        {"address": f"{rtype}.{name}", "mode": "managed", "type": rtype, "name": name}
+        for rtype, by_name in stack["resource"].items()
+        for name in by_name
+    ]
+    return {
+        "format_version": "1.2",
+        "terraform_version": "1.11.0",
+        "configuration": {"root_module": {"resources": configuration}},
+        "resource_changes": [*(c for c in noop if c["address"] not in named), *changes],
+    }
+
+
+def stack_with_items(tmp_path: Path, stack_dir: Path, items: dict[str, dict[str, Any]]) -> Path:
+    """A copy of ``stack_dir`` whose tenant records are ``items`` (tenant -> DynamoDB JSON record): the stack a
+    plan with those records was made from (a taken-over record's fields come from its discovery file)."""
+    copy = tmp_path / "stack" / stack_dir.name
+    shutil.copytree(stack_dir, copy)
+    tenants_tf = copy / "tenants.tf.json"
+    document = json.loads(tenants_tf.read_text(encoding="utf-8"))
+    document["locals"]["tenant_config_items"].update({t: terraform_string(r) for t, r in items.items()})
+    tenants_tf.write_text(json.dumps(document), encoding="utf-8")
+    return copy
 
 
 def test_changes_are_grouped_by_action_and_tenant() -> None:
@@ -459,14 +499,12 @@ def test_key_policy_change_is_a_statement_level_diff() -> None:
     assert "principals" not in section  # who may use the key did not change
 
 
-def crafted_replace_plan(tmp_path: Path) -> Path:
-    plan = {
-        "format_version": "1.2",
-        "resource_changes": [
-            change("aws_s3_bucket.input", ["delete", "create"]),
-            change("aws_s3_bucket_versioning.input", ["delete", "create"]),
-        ],
-    }
+def crafted_replace_plan(tmp_path: Path, stack_dir: Path) -> Path:
+    plan = plan_for(
+        stack_dir,
+        change("aws_s3_bucket.input", ["delete", "create"]),
+        change("aws_s3_bucket_versioning.input", ["delete", "create"]),
+    )
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan), encoding="utf-8")
     return path
@@ -495,7 +533,7 @@ def run_audit(
 
 
 def test_replacing_a_bucket_trips_fail_on_destroy(shipped_stack_dir: Path, tmp_path: Path) -> None:
-    plan = crafted_replace_plan(tmp_path)
+    plan = crafted_replace_plan(tmp_path, shipped_stack_dir)
     gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert gated.returncode == 3
     assert gated.stderr.splitlines() == [
@@ -517,9 +555,7 @@ def test_replacing_a_bucket_trips_fail_on_destroy(shipped_stack_dir: Path, tmp_p
 
 def test_a_plan_without_destroys_passes_the_gate(shipped_stack_dir: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
-    plan.write_text(
-        json.dumps({"resource_changes": [change('aws_dynamodb_table_item.tenant_config["x"]', ["create"])]})
-    )
+    plan.write_text(json.dumps(plan_for(shipped_stack_dir, change(DEMO_ITEM, ["create"]))))
     result = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -550,7 +586,7 @@ def forked_plan() -> dict[str, Any]:
             change("aws_s3_bucket.input", ["create"], None, {"bucket": INPUT_BUCKET}),
             change("aws_s3_bucket_versioning.input", ["create"], None, {}),
             change("aws_dynamodb_table.tenant_config", ["create"], None, {"name": "cci-lite-config"}),
-            change('aws_dynamodb_table_item.tenant_config["acme"]', ["create"], None, {}),
+            change('aws_dynamodb_table_item.tenant_config["demo-tenant"]', ["create"], None, {}),
         ]
     }
 
@@ -657,14 +693,15 @@ def without_aws_credentials(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def write_plan(tmp_path: Path, plan: dict[str, Any]) -> Path:
+def write_plan(tmp_path: Path, plan: dict[str, Any], stack_dir: Path) -> Path:
+    """``plan``'s resource changes as a plan made from ``stack_dir`` (plan_for), in ``tmp_path/plan.json``."""
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps(plan), encoding="utf-8")
+    path.write_text(json.dumps(plan_for(stack_dir, *plan["resource_changes"])), encoding="utf-8")
     return path
 
 
 def test_fork_gate_without_credentials_says_so_in_one_line_and_fails(shipped_stack_dir: Path, tmp_path: Path) -> None:
-    plan = write_plan(tmp_path, forked_plan())
+    plan = write_plan(tmp_path, forked_plan(), shipped_stack_dir)
     env = without_aws_credentials(tmp_path)
     gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy", env=env)
     assert gated.returncode == 3
@@ -681,7 +718,7 @@ def test_fork_gate_without_credentials_says_so_in_one_line_and_fails(shipped_sta
 def test_fork_gate_when_aws_cannot_be_reached_says_so_in_one_line(shipped_stack_dir: Path, tmp_path: Path) -> None:
     from cci_tools.emulator import free_port
 
-    plan = write_plan(tmp_path, forked_plan())
+    plan = write_plan(tmp_path, forked_plan(), shipped_stack_dir)
     env = without_aws_credentials(
         tmp_path,
         AWS_ACCESS_KEY_ID="x",
@@ -706,6 +743,8 @@ def test_fork_gate_when_aws_cannot_be_reached_says_so_in_one_line(shipped_stack_
         ".cdktf.out.new-123-abc/manifest.json",
         "terraform.cci-lite-production.tfstate",
         "terraform.cci-lite-production.tfstate.backup",
+        "terraform.rc",  # README, "Offline": TF_CLI_CONFIG_FILE=$PWD/terraform.rc
+        "cdktf.out/stacks/cci-lite-production/synth-overrides.json",
     ],
 )
 def test_files_the_documented_workflows_create_are_ignored_by_git(path: str) -> None:
@@ -750,10 +789,11 @@ def product_fields(record: dict[str, Any]) -> dict[str, Any]:
 def test_gate_fails_a_record_update_that_drops_fields_data_loss(shipped_stack_dir: Path, tmp_path: Path) -> None:
     # The tester's repro: a taken-over record, then a synth without the discovery file renders the product's
     # fields only; the provider's update writes the whole record, so every other field is deleted.
+    stack_dir = stack_with_items(tmp_path, shipped_stack_dir, {"demo-tenant": product_fields(TAKEN_OVER_RECORD)})
     plan = write_plan(
-        tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, product_fields(TAKEN_OVER_RECORD))]}
+        tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, product_fields(TAKEN_OVER_RECORD))]}, stack_dir
     )
-    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    gated = run_audit(stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert gated.returncode == 3
     lost = "archived, contacts, created_at, features, input_prefix, legacy, results_prefix, retention_days, status"
     assert gated.stderr.splitlines() == [
@@ -767,7 +807,7 @@ def test_gate_fails_a_record_update_that_drops_fields_data_loss(shipped_stack_di
         + ".\n"
     ) in report
     assert f"- tenant `demo-tenant`: `{DEMO_ITEM}`\n  - **removes fields** `archived`, `contacts`" in report
-    ungated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan))
+    ungated = run_audit(stack_dir, tmp_path, "--plan", str(plan))
     assert ungated.returncode == 0 and "deletes data in tenant records" in ungated.stderr
 
 
@@ -776,8 +816,9 @@ def test_gate_fails_a_record_update_that_changes_a_field_the_product_does_not_ma
 ) -> None:
     # A field another writer changed since Terraform last wrote the record: the apply writes the old value back.
     after = {**TAKEN_OVER_RECORD, "status": {"S": "suspended"}, "retention_days": {"N": "90"}}
-    plan = write_plan(tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, after)]})
-    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    stack_dir = stack_with_items(tmp_path, shipped_stack_dir, {"demo-tenant": after})
+    plan = write_plan(tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, after)]}, stack_dir)
+    gated = run_audit(stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert gated.returncode == 3
     assert gated.stderr.splitlines() == [
         f"WARNING: the plan deletes data in tenant records: {DEMO_ITEM} (overwrites fields retention_days, status)"
@@ -791,8 +832,9 @@ def test_gate_passes_a_record_update_of_the_products_own_fields_only(shipped_sta
         "kms_guard": {"BOOL": True},
         "tags": {"M": {"Tenant": {"S": "demo-tenant"}, "CostCenter": {"S": "cc-1"}}},
     }
-    plan = write_plan(tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, after)]})
-    gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+    stack_dir = stack_with_items(tmp_path, shipped_stack_dir, {"demo-tenant": after})
+    plan = write_plan(tmp_path, {"resource_changes": [record_update(TAKEN_OVER_RECORD, after)]}, stack_dir)
+    gated = run_audit(stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert gated.returncode == 0, gated.stderr
     assert gated.stderr == ""
     report = (tmp_path / "AUDIT.md").read_text(encoding="utf-8")
@@ -823,7 +865,7 @@ def test_gate_fails_a_plan_that_imports_unless_imports_are_expected_forked_state
 ) -> None:
     # A fresh clone of an adopted stack, planned from empty state (another backend, path or workspace), imports
     # the foundation again instead of creating it: it looks like the first adoption, and only the operator knows.
-    plan = write_plan(tmp_path, imports_plan())
+    plan = write_plan(tmp_path, imports_plan(), shipped_stack_dir)
     gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
     assert gated.returncode == 3
     assert gated.stderr.splitlines() == [
@@ -847,7 +889,7 @@ def test_gate_fails_a_plan_that_imports_unless_imports_are_expected_forked_state
 def test_expect_imports_does_not_pass_a_plan_that_deletes(shipped_stack_dir: Path, tmp_path: Path) -> None:
     plan = imports_plan()
     plan["resource_changes"].append(change("aws_s3_bucket.results", ["delete"]))
-    path = write_plan(tmp_path, plan)
+    path = write_plan(tmp_path, plan, shipped_stack_dir)
     gated = run_audit(shipped_stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy", "--expect-imports")
     assert gated.returncode == 3
     assert gated.stderr.splitlines()[0].startswith("WARNING: the plan deletes or replaces resources of the stack")
@@ -948,3 +990,277 @@ def test_refuses_to_guess_the_stack_of_several_in_one_line(tmp_path: Path) -> No
         f"error: audit: found 2 synthesized stacks under {out / 'stacks'} (cci-lite-production, cci-lite-staging); "
         f"say which with --stack-dir, e.g. --stack-dir {out / 'stacks' / 'cci-lite-production'}"
     ]
+
+
+# --- the plan file: the JSON of a plan, made from these stack files ------------------------------
+
+MAKE = "terraform show -json plan.bin > plan.json"
+
+
+def audit_plan_bytes(stack_dir: Path, tmp_path: Path, data: bytes) -> subprocess.CompletedProcess[str]:
+    plan = tmp_path / "plan.json"
+    plan.write_bytes(data)
+    return run_audit(stack_dir, tmp_path, "--plan", str(plan), "--fail-on-destroy")
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        ({}, "it has no format_version and no terraform_version"),
+        ([], "it is a JSON list, not an object"),
+        ("plan", "it is a JSON string, not an object"),
+        ({"tenants": [{"tenant_id": "acme"}]}, "it has no format_version and no terraform_version"),
+        (
+            {"format_version": "1.0", "terraform_version": "1.11.0", "values": {"root_module": {}}},
+            "it is the JSON of a state: terraform show -json without a plan file",
+        ),
+        ({"format_version": "1.2", "terraform_version": "1.11.0"}, "it has no configuration"),
+        (
+            {"format_version": "1.2", "terraform_version": "1.11.0", "configuration": {}, "resource_changes": [{}]},
+            "resource_changes[0] has no address, type and change.actions",
+        ),
+    ],
+)
+def test_refuses_a_file_that_is_not_the_json_of_a_plan_not_a_plan(
+    shipped_stack_dir: Path, tmp_path: Path, document: Any, why: str
+) -> None:
+    result = audit_plan_bytes(shipped_stack_dir, tmp_path, json.dumps(document).encode())
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"error: audit: {tmp_path / 'plan.json'} is not the JSON of a Terraform plan ({why}); make it with: {MAKE}"
+    ]
+    assert not (tmp_path / "AUDIT.md").exists()
+
+
+def test_refuses_the_tenants_file_and_invalid_json_as_a_plan_not_a_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    tenants = audit_plan_bytes(shipped_stack_dir, tmp_path, (PROJECT_DIR / "tenants.json").read_bytes())
+    assert tenants.returncode == 2
+    assert "is not the JSON of a Terraform plan (it has no format_version and no terraform_version)" in tenants.stderr
+    truncated = audit_plan_bytes(shipped_stack_dir, tmp_path, b'{"format_version": "1.2",')
+    assert truncated.stderr.splitlines() == [
+        f"error: audit: {tmp_path / 'plan.json'} is not the JSON of a Terraform plan (not valid JSON: Expecting "
+        f"property name enclosed in double quotes at line 1 column 26); make it with: {MAKE}"
+    ]
+
+
+def test_refuses_a_binary_plan_in_user_terms_never_a_codec_error_binary_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    zipped = audit_plan_bytes(shipped_stack_dir, tmp_path, b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
+    assert (zipped.returncode, zipped.stdout) == (2, "")
+    assert zipped.stderr.splitlines() == [
+        f"error: audit: {plan} is a binary plan; run terraform show -json {plan} > plan.json and audit plan.json"
+    ]
+    undecodable = audit_plan_bytes(shipped_stack_dir, tmp_path, b'{"a": "\xff\xfe\x00"}')
+    assert undecodable.stderr.splitlines() == [
+        f"error: audit: {plan} is a binary plan or not text (byte 7 is 0xff); run terraform show -json on the plan "
+        f"file and audit its output: {MAKE}"
+    ]
+    for result in (zipped, undecodable):
+        assert "codec" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plan_encodings_one_byte_order_mark_or_utf16_are_read_two_marks_refused_encoding(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    text = json.dumps(plan_for(shipped_stack_dir))
+    for data in (b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16")):  # an editor's mark; PowerShell's `>`
+        result = audit_plan_bytes(shipped_stack_dir, tmp_path, data)
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    doubled = audit_plan_bytes(shipped_stack_dir, tmp_path, b"\xef\xbb\xbf\xef\xbb\xbf" + text.encode())
+    assert doubled.returncode == 2
+    assert doubled.stderr.splitlines() == [
+        f"error: audit: {tmp_path / 'plan.json'} starts with two byte-order marks; save it as UTF-8 (or make it "
+        f"again: {MAKE})"
+    ]
+
+
+def stale(stack_dir: Path, tmp_path: Path, plan: dict[str, Any]) -> list[str]:
+    """What the audit of ``plan`` against ``stack_dir`` says on stderr, having refused it (exit 2, no report)."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    result = run_audit(stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy")
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert not (tmp_path / "AUDIT.md").exists()
+    lines: list[str] = result.stderr.splitlines()
+    return lines
+
+
+def refusal(tmp_path: Path, stack_dir: Path, where: str) -> str:
+    return (
+        f"error: audit: {tmp_path / 'plan.json'} was not made from {stack_dir} (differs at {where}): run terraform "
+        "plan again in that directory (terraform plan -out plan.bin && terraform show -json plan.bin > plan.json)"
+    )
+
+
+def test_refuses_a_stale_plan_made_before_a_tenant_was_added_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    yesterday = plan_for(shipped_stack_dir)
+    newco = {"tenant_id": {"S": "newco"}, "display_name": {"S": "NewCo"}, "kms_guard": {"BOOL": False}}
+    today = stack_with_items(tmp_path, shipped_stack_dir, {"newco": newco})
+    where = 'aws_dynamodb_table_item.tenant_config["newco"] (a tenant record the stack files have and the plan has not)'
+    assert stale(today, tmp_path, yesterday) == [refusal(tmp_path, today, where)]
+    # ... and the other way round: a plan with a tenant the stack files no longer have.
+    tomorrow = plan_for(today)
+    where = 'aws_dynamodb_table_item.tenant_config["newco"] (a tenant record the plan has and the stack files have not)'
+    assert stale(shipped_stack_dir, tmp_path, tomorrow) == [refusal(tmp_path, shipped_stack_dir, where)]
+
+
+def test_refuses_a_stale_plan_whose_key_policy_or_record_differs_from_the_stack_files_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    plan = plan_for(shipped_stack_dir)
+    key = next(c for c in plan["resource_changes"] if c["address"] == "aws_kms_key.master")
+    policy = json.loads(key["change"]["after"]["policy"])
+    policy["Statement"] = policy["Statement"][1:]
+    key["change"]["after"] = {"policy": json.dumps(policy)}
+    record = next(c for c in plan["resource_changes"] if c["address"] == DEMO_ITEM)
+    record["change"]["after"] = {"item": json.dumps({"tenant_id": {"S": "demo-tenant"}})}
+    bucket = next(c for c in plan["resource_changes"] if c["address"] == "aws_s3_bucket_policy.results")
+    bucket["change"]["after"] = {"policy": json.dumps({"Version": "2012-10-17", "Statement": []})}
+    where = f"{DEMO_ITEM} (item); aws_kms_key.master (policy); aws_s3_bucket_policy.results (policy)"
+    assert stale(shipped_stack_dir, tmp_path, plan) == [refusal(tmp_path, shipped_stack_dir, where)]
+
+
+def test_refuses_a_stale_plan_whose_configuration_has_other_resources_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    plan = plan_for(shipped_stack_dir)
+    resources = plan["configuration"]["root_module"]["resources"]
+    resources[:] = [r for r in resources if r["address"] != "aws_s3_bucket_notification.input"]
+    resources.append({"address": "aws_s3_bucket.old", "mode": "managed", "type": "aws_s3_bucket", "name": "old"})
+    resources.append({"address": "data.aws_caller_identity.x", "mode": "data", "type": "x", "name": "x"})  # ignored
+    plan["configuration"]["root_module"]["module_calls"] = {"tenants": {}}
+    for _ in range(2):
+        resources.append({"address": f"aws_s3_bucket.more{_}", "mode": "managed", "type": "aws_s3_bucket"})
+    (line,) = stale(shipped_stack_dir, tmp_path, plan)
+    assert line == refusal(
+        tmp_path,
+        shipped_stack_dir,
+        "aws_s3_bucket_notification.input (in the stack files, not in the plan); aws_s3_bucket.more0 (in the plan, "
+        "not in the stack files); aws_s3_bucket.more1 (in the plan, not in the stack files); and 2 more",
+    )
+
+
+def test_plan_from_these_stack_files_matches_however_its_policies_are_written_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    # Terraform keeps the policy AWS returned when it is equivalent: other spacing, order or single values.
+    plan = plan_for(shipped_stack_dir)
+    key = next(c for c in plan["resource_changes"] if c["address"] == "aws_kms_key.master")
+    policy = json.loads(key["change"]["after"]["policy"])
+    for statement in policy["Statement"]:
+        if isinstance(statement.get("Action"), list):
+            statement["Action"] = list(reversed(statement["Action"]))
+        elif isinstance(statement.get("Action"), str):
+            statement["Action"] = [statement["Action"]]
+    key["change"]["after"] = {"policy": json.dumps(policy, indent=4)}
+    key["change"]["before"] = key["change"]["after"]
+    path = write_plan(tmp_path, plan, shipped_stack_dir)
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    result = run_audit(shipped_stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy")
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_refuses_to_audit_without_a_synthesized_stack_no_stack(tmp_path: Path) -> None:
+    out = tmp_path / "cdktf.out"
+
+    def audit(*args: str) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "cci_tools.audit", *args],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "CDKTF_OUTDIR": str(out)},
+        )
+        assert (result.returncode, result.stdout) == (2, "")
+        lines: list[str] = result.stderr.splitlines()
+        return lines
+
+    nothing = [f"error: audit: found no synthesized stack under {out / 'stacks'}; run pipenv run synth first"]
+    assert audit() == nothing  # before any synth
+    (out / "stacks" / STACK).mkdir(parents=True)
+    assert audit() == nothing  # a stack directory holding only Terraform's files
+    assert audit("--stack-dir", str(tmp_path)) == [
+        f"error: audit: {tmp_path} is not a synthesized stack (it has no cdk.tf.json); run pipenv run synth, then "
+        "audit cdktf.out/stacks/<stack>"
+    ]
+    (out / "stacks" / STACK / "cdk.tf.json").write_text('{"resource": ', encoding="utf-8")
+    assert audit() == [
+        f"error: audit: {out / 'stacks' / STACK / 'cdk.tf.json'} is not the Terraform JSON a synth writes; run "
+        "pipenv run synth again"
+    ]
+
+
+# --- the committed report is of the shipped settings only ------------------------------------------
+
+
+def synth_main(out: Path, **overrides: str) -> Path:
+    """``python main.py`` into ``out`` with ``overrides`` (CCI_* variables) and no others; -> the stack directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCI_")}
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=PROJECT_DIR,
+        env={**env, "CDKTF_OUTDIR": str(out), **overrides},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return out / "stacks" / STACK
+
+
+def test_refuses_to_write_the_committed_report_from_an_override_synth_override(tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants.json"
+    document = json.loads((PROJECT_DIR / "tenants.json").read_text(encoding="utf-8"))
+    document["tenants"].append({"tenant_id": "newco"})
+    tenants.write_text(json.dumps(document), encoding="utf-8")
+    out = tmp_path / "cdktf.out"
+    stack_dir = synth_main(out, CCI_TENANTS_FILE=str(tenants), CCI_REGION="eu-west-1")
+    assert json.loads((stack_dir / "synth-overrides.json").read_text(encoding="utf-8"))["overrides"] == [
+        "CCI_REGION",
+        "CCI_TENANTS_FILE",
+    ]
+    project = project_copy(tmp_path)
+    committed = (project / "AUDIT.md").read_bytes()
+    refused = run_in(project, "--stack-dir", str(stack_dir))
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.splitlines() == [
+        f"error: audit: {stack_dir} was synthesized with CCI_REGION, CCI_TENANTS_FILE overriding cdktf.json, so it "
+        "is not the shipped settings that AUDIT.md reports: synthesize without them (pipenv run synth) to update "
+        "it, or write this report elsewhere with --output FILE"
+    ]
+    assert (project / "AUDIT.md").read_bytes() == committed
+    # The same refusal for --output naming the committed report; any other file, and a plan review, are fine.
+    named = run_in(project, "--stack-dir", str(stack_dir), "--output", str(project / "AUDIT.md"))
+    assert named.returncode == 2 and "is not the shipped settings" in named.stderr
+    elsewhere = run_in(project, "--stack-dir", str(stack_dir), "--output", "region-report.md")
+    assert (elsewhere.returncode, elsewhere.stderr) == (0, "")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_for(stack_dir)), encoding="utf-8")
+    review = run_in(project, "--stack-dir", str(stack_dir), "--plan", str(plan))
+    assert (review.returncode, review.stderr) == (0, "")
+    assert (project / "AUDIT.md").read_bytes() == committed
+
+    # Synthesized again without overrides, the record is gone and the committed report is the audit's to write.
+    assert not (synth_main(out) / "synth-overrides.json").exists()
+    assert run_in(project, "--stack-dir", str(stack_dir)).stdout == "AUDIT.md is up to date: unchanged\n"
+
+
+def test_destroy_plan_of_these_stack_files_is_reviewed_not_refused_as_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path
+) -> None:
+    # terraform plan -destroy: every instance deleted, after null; made from these files all the same.
+    plan = plan_for(shipped_stack_dir)
+    for entry in plan["resource_changes"]:
+        entry["change"] = {"actions": ["delete"], "before": entry["change"]["before"], "after": None}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    result = run_audit(shipped_stack_dir, tmp_path, "--plan", str(path), "--fail-on-destroy")
+    assert result.returncode == 3
+    assert result.stderr.startswith("WARNING: the plan deletes or replaces resources of the stack: ")

@@ -133,7 +133,19 @@ def test_accepts_a_utf8_byte_order_mark_in_cdktf_json(tmp_path: Path) -> None:
             '{"tenants": [], "n": ' + "7" * 5000 + "}",
             "tenants.json: is not valid JSON: a number has more than 4300 digits",
         ),
-        (b"\xff\xfe{}", "tenants.json: is not UTF-8 text (byte 0 is 0xff)"),
+        (
+            b"\xff\xfe{\x00}\x00",
+            "tenants.json: is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+        ),
+        (
+            b"\xfe\xff\x00{\x00}",
+            "tenants.json: is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+        ),
+        (
+            b"\xef\xbb\xbf\xef\xbb\xbf{}",
+            "tenants.json: starts with two byte-order marks; save it as UTF-8 (with one at most)",
+        ),
+        (b"\xef\xbb\xbf{}\xff", "tenants.json: is not UTF-8 text (byte 5 is 0xff)"),  # counted in the file
     ],
 )
 def test_refuses_unusable_files_in_plain_words(tmp_path: Path, text: str | bytes, expected: str) -> None:

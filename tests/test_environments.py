@@ -96,6 +96,52 @@ def test_incomplete_or_invalid_backend_is_refused(raw: Any, expected: list[str])
     assert problems == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # The tester's example: a bucket name too short, fields missing, and a bad state key; all at once.
+        (
+            {"type": "s3", "bucket": "st", "key": "/bad//key"},
+            [
+                "b.kms_key_id is missing; a s3 backend needs bucket, kms_key_id, region",
+                "b.region is missing; a s3 backend needs bucket, kms_key_id, region",
+                "b.bucket must be an S3 bucket name (it must be 3-63 characters long, not 2), got 'st'",
+                "b.key must be an object key without leading or trailing '/', got '/bad//key'",
+            ],
+        ),
+        (
+            {"type": "s3", "bucket": "st", "region": "mars-1", "kms_key_id": 7, "lock": True},
+            [
+                "b.lock is not a setting of a s3 backend (allowed: bucket, key, kms_key_id, region)",
+                "b.kms_key_id must be a non-empty string, got 7",
+                "b.bucket must be an S3 bucket name (it must be 3-63 characters long, not 2), got 'st'",
+                "b.region must be an AWS region such as 'eu-central-1', got 'mars-1'",
+            ],
+        ),
+        (
+            {"type": "cloud", "organization": "bad org!", "hostname": 5},
+            [
+                "b.hostname must be a non-empty string, got 5",
+                "b needs exactly one of workspace (a name) or workspace_tags (a list)",
+                "b.organization must be a Terraform Cloud organization name, got 'bad org!'",
+            ],
+        ),
+        (
+            {"type": "cloud", "workspace": "no spaces", "hostname": "-bad-"},
+            [
+                "b.organization is missing; a cloud backend needs organization",
+                "b.workspace must be 1-90 letters, digits, '-' or '_', got 'no spaces'",
+                "b.hostname must be a host name such as 'app.terraform.io', got '-bad-'",
+            ],
+        ),
+    ],
+)
+def test_refuses_every_backend_problem_at_once_not_just_the_first_all_problems(raw: Any, expected: list[str]) -> None:
+    backend, problems = parse_backend(raw, "b", KNOWN_REGIONS)
+    assert backend is None
+    assert problems == expected
+
+
 def test_backend_override_for_one_run(tmp_path: Path) -> None:
     project = write_context(tmp_path, {"backend": S3})
     assert isinstance(load_settings(project, {}).backend, S3BackendSettings)

@@ -60,6 +60,7 @@ def test_fast_path_output_is_byte_identical_to_the_stock_import(stock: dict[str,
             "stacks/cci-lite-production/.cci-lite-generated.json",
             "stacks/cci-lite-production/.terraform.lock.hcl",
             "stacks/cci-lite-production/cdk.tf.json",
+            "stacks/cci-lite-production/synth-overrides.json",  # CCI_TENANTS_FILE names this test's tenants
             "stacks/cci-lite-production/tenants.tf.json",
         ]
     )

@@ -241,3 +241,78 @@ def test_refuses_the_cdktf_wrapper_without_the_pinned_cli(sandbox: Sandbox) -> N
     assert errors_of(result) == [
         "the pinned cdktf CLI is not installed (node_modules/.bin/cdktf): run scripts/bootstrap --dev (or npm ci)"
     ]
+
+
+@pytest.mark.parametrize("without", [("hypothesis", "moto"), ("pytest", "_pytest", "hypothesis", "moto")])
+def test_refuses_tests_without_the_dev_packages_in_one_line_dev_packages(
+    tmp_path: Path, without: tuple[str, ...]
+) -> None:
+    # What scripts/synth leaves: the project's packages without the dev packages (the pytest of some other
+    # installation may still be found).
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(without):
+            (packages / entry.name).symlink_to(entry)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "packages.pth").write_text(f"{packages}\n", encoding="utf-8")
+    absent = ", ".join(m for m in ("pytest", "hypothesis", "moto") if m in without)
+    expected = [
+        f"error: the tests need the dev packages, which are not installed for {python} (no module {absent}): run "
+        "scripts/bootstrap --dev (scripts/test runs it), then pipenv run pytest"
+    ]
+    commands = [["-m", "tests.test_isolation"]]
+    if "pytest" not in without:
+        commands.append(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_naming.py"])
+    for command in commands:
+        result = subprocess.run(
+            [str(python), *command], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert (result.returncode, result.stdout, result.stderr.splitlines()) == (2, "", expected), command
+
+
+def test_refuses_to_run_in_a_virtualenv_pipenv_made_outside_the_project_stray_venv(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # `pipenv run synth` before scripts/bootstrap: pipenv makes <WORKON_HOME>/<project>-<hash> and runs there.
+    home = tmp_path / "virtualenvs"
+    venv = home / f"{sandbox.project.name}-Ab12Cd34"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "project-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    path = sandbox.path("node")
+    pipenv = {"PIPENV_ACTIVE": "1", "WORKON_HOME": str(home), "CDKTF_OUTDIR": str(tmp_path / "out")}
+    before = (
+        f"pipenv made a virtualenv outside the project ({venv}) because scripts/bootstrap has not run yet: remove "
+        "it with `pipenv --rm`, then run scripts/bootstrap (it makes the project's .venv)"
+    )
+    assert errors_of(sandbox.run([str(python), "main.py"], path, **pipenv)) == [before]
+    assert errors_of(sandbox.run([str(python), "-m", "cci_tools.audit"], path, **pipenv)) == [f"audit: {before}"]
+    assert not (tmp_path / "out").exists()
+    # Once scripts/bootstrap has made .venv, a command pipenv still runs in the other virtualenv says how to stop it.
+    (sandbox.project / ".venv").mkdir()
+    try:
+        (after,) = errors_of(sandbox.run([str(python), "main.py"], path, **pipenv))
+    finally:
+        (sandbox.project / ".venv").rmdir()
+    assert after == (
+        f"pipenv runs this in {venv}, a virtualenv outside the project, not in the project's .venv: run with "
+        f"PIPENV_VENV_IN_PROJECT=1 (scripts/env.sh sets it), and remove that virtualenv (rm -rf {venv})"
+    )
+    # The same interpreter outside pipenv run is not refused for it (here it synthesizes).
+    direct = sandbox.run([str(python), "main.py"], path, CDKTF_OUTDIR=str(tmp_path / "out"))
+    assert direct.returncode == 0, direct.stderr
