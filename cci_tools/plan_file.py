@@ -45,7 +45,7 @@ def load_plan(path: Path) -> Json:
     the file cannot be read.
     """
     data = path.read_bytes()
-    make = f"terraform show -json plan.bin > {path.name}"
+    make = "terraform show -json plan.bin > plan.json"  # a new file: never the one given, which may be the tenants file
     if data.startswith(ZIP_MAGIC):
         return _raise(f"{path} is a binary plan; run terraform show -json {path} > plan.json and audit plan.json")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -216,6 +216,7 @@ def stale_differences(plan: Json, stack: Json) -> list[str]:
             if configured is not None and value is not None and value != _json_value(configured):
                 values.append(f"{address} (item)")
     differences += sorted(values)
+    differences += _configuration_differences(plan["configuration"], stack)
     differences += [
         f'aws_dynamodb_table_item.tenant_config["{t}"] (a tenant record the stack files have and the plan has not)'
         for t in sorted(set(items) - seen)
@@ -225,6 +226,77 @@ def stale_differences(plan: Json, stack: Json) -> list[str]:
         for t in sorted(kept - set(items))
     ]
     return differences
+
+
+#: Keys of a resource in Terraform JSON that are meta-arguments or cdktf's comments, not the resource's arguments.
+_META_ARGUMENTS = frozenset(
+    {"//", "count", "depends_on", "for_each", "lifecycle", "provider", "provisioner", "connection"}
+)
+
+
+def _configuration_differences(configuration: Json, stack: Json) -> list[str]:
+    """Where the plan's ``configuration`` (the expressions Terraform read) differs from the stack files' arguments.
+
+    Every literal argument of every resource and of the ``aws`` provider is compared, nested
+    blocks included (Terraform's JSON output format: an argument is ``{"constant_value": ...}``
+    with ``"references"``, a nested block a list of such objects); ``constant_value`` is the
+    argument's text as written, references and ``$${`` escapes included, so it is compared
+    as it is. A plan without expressions (only addresses) is compared by address alone. Returns
+    ``"<address> (<argument path>)"`` items, sorted.
+    """
+    found: list[str] = []
+    resources: Json = stack.get("resource", {})
+    for entry in (configuration.get("root_module") or {}).get("resources", []):
+        if not isinstance(entry, dict) or entry.get("mode", "managed") != "managed" or "expressions" not in entry:
+            continue
+        configured = resources.get(str(entry.get("type")), {}).get(str(entry.get("name")))
+        if isinstance(configured, dict):
+            paths = _expression_differences(configured, entry["expressions"], "")
+            found += (
+                [f"{entry['address']} ({', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''})"] if paths else []
+            )
+    planned_providers: Json = configuration.get("provider_config") or {}
+    for provider in stack.get("provider", {}).get("aws", []):
+        key = "aws" + (f".{provider['alias']}" if "alias" in provider else "")
+        planned = planned_providers.get(key)
+        if not isinstance(planned, dict):
+            found.append(f"provider {key} (in the stack files, not in the plan)")
+            continue
+        arguments = {k: v for k, v in provider.items() if k != "alias"}
+        paths = _expression_differences(arguments, planned.get("expressions") or {}, "")
+        found += [f"provider {key} ({', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''})"] if paths else []
+    return sorted(found)
+
+
+def _expression_differences(configured: Any, expression: Any, path: str) -> list[str]:
+    """The argument paths at which ``configured`` (Terraform JSON) and ``expression`` (the plan's) differ."""
+    if isinstance(expression, dict) and ("constant_value" in expression or "references" in expression):
+        # Terraform shows an argument's source text, escapes and references as written ("$${...}",
+        # "${aws_kms_key.master.arn}"), as constant_value; an expression it cannot show as text has
+        # references alone, and is compared by nothing more than its presence.
+        if "constant_value" in expression and configured != expression["constant_value"]:
+            return [path or "."]
+        return []
+    if isinstance(expression, list):  # a nested block: the stack files write one block as an object or a list
+        blocks = configured if isinstance(configured, list) else [configured]
+        if len(blocks) != len(expression):
+            return [path]
+        differences: list[str] = []
+        for index, (block, planned) in enumerate(zip(blocks, expression, strict=True)):
+            differences += _expression_differences(block, planned, f"{path}[{index}]")
+        return differences
+    if isinstance(expression, dict):  # a block's arguments
+        if not isinstance(configured, dict):
+            return [path or "."]
+        differences = []
+        for key in sorted((set(configured) - _META_ARGUMENTS) | set(expression)):
+            where = f"{path}.{key}" if path else key
+            if key not in configured or key not in expression:
+                differences.append(where)
+            else:
+                differences += _expression_differences(configured[key], expression[key], where)
+        return differences
+    return [path or "."]
 
 
 def stale_message(plan_path: Path, stack_dir: Path, differences: list[str]) -> str:

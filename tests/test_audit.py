@@ -418,6 +418,26 @@ def change(address: str, actions: list[str], before: Any = None, after: Any = No
     return {"address": address, "type": rtype, "change": {"actions": actions, "before": before, "after": after}}
 
 
+META_ARGUMENTS = {"//", "depends_on", "for_each", "lifecycle", "provider"}
+
+
+def expressions(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Terraform JSON arguments as ``terraform show -json`` shows them in ``configuration``: each argument's text as
+    written (escapes and references included) as ``constant_value``, each nested block (in this stack, every list of
+    objects, and every object but ``tags``) a list of such objects. Written from Terraform's JSON output format, independently of the audit."""
+    shown: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if key in META_ARGUMENTS:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            shown[key] = [expressions(v) for v in value]
+        elif isinstance(value, dict) and key != "tags":  # cdktf writes a single nested block as an object
+            shown[key] = [expressions(value)]
+        else:
+            shown[key] = {"constant_value": value}
+    return shown
+
+
 def plan_for(stack_dir: Path, *changes: dict[str, Any]) -> dict[str, Any]:
     """A ``terraform show -json`` plan made from the stack files in ``stack_dir``: every resource in its
     configuration, and a no-op change for each resource instance (with the policies and items the stack files
@@ -435,14 +455,16 @@ def plan_for(stack_dir: Path, *changes: dict[str, Any]) -> dict[str, Any]:
                 noop.append(change(f"{rtype}.{name}", ["no-op"], value, value))
     named = {c["address"] for c in changes}
     configuration = [
-        {"address": f"{rtype}.{name}", "mode": "managed", "type": rtype, "name": name}
+        {"address": f"{rtype}.{name}", "mode": "managed", "type": rtype, "name": name, "expressions": expressions(body)}
         for rtype, by_name in stack["resource"].items()
-        for name in by_name
+        for name, body in by_name.items()
     ]
+    (provider,) = stack["provider"]["aws"]
+    providers = {"aws": {"name": "aws", "expressions": expressions(provider)}}
     return {
         "format_version": "1.2",
         "terraform_version": "1.11.0",
-        "configuration": {"root_module": {"resources": configuration}},
+        "configuration": {"provider_config": providers, "root_module": {"resources": configuration}},
         "resource_changes": [*(c for c in noop if c["address"] not in named), *changes],
     }
 
@@ -1144,6 +1166,61 @@ def test_refuses_a_stale_plan_whose_configuration_has_other_resources_stale_plan
         "aws_s3_bucket_notification.input (in the stack files, not in the plan); aws_s3_bucket.more0 (in the plan, "
         "not in the stack files); aws_s3_bucket.more1 (in the plan, not in the stack files); and 2 more",
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "edit", "where"),
+    [
+        (
+            "noncurrent_expiry_changed_since",
+            lambda p: block(p, "aws_s3_bucket_lifecycle_configuration.input")["rule"][1][
+                "noncurrent_version_expiration"
+            ][0].update(noncurrent_days={"constant_value": 30}),
+            "aws_s3_bucket_lifecycle_configuration.input (rule[1].noncurrent_version_expiration[0].noncurrent_days)",
+        ),
+        (
+            "lifecycle_rule_added_since",
+            lambda p: block(p, "aws_s3_bucket_lifecycle_configuration.input")["rule"].pop(),
+            "aws_s3_bucket_lifecycle_configuration.input (rule)",
+        ),
+        (
+            "default_tag_changed_since",
+            lambda p: p["configuration"]["provider_config"]["aws"]["expressions"]["default_tags"][0].update(
+                tags={"constant_value": {"Owner": "Someone else"}}
+            ),
+            "provider aws (default_tags[0].tags)",
+        ),
+        (
+            "argument_added_since",
+            lambda p: block(p, "aws_kms_key.master").pop("description"),
+            "aws_kms_key.master (description)",
+        ),
+        (
+            "reference_changed_since",
+            lambda p: block(p, "aws_dynamodb_table.tenant_config")["server_side_encryption"][0].update(
+                kms_key_arn={"constant_value": "${aws_kms_key.other.arn}", "references": ["aws_kms_key.other.arn"]}
+            ),
+            "aws_dynamodb_table.tenant_config (server_side_encryption[0].kms_key_arn)",
+        ),
+    ],
+)
+def test_refuses_a_stale_plan_whose_arguments_differ_from_the_stack_files_stale_plan(
+    shipped_stack_dir: Path, tmp_path: Path, kind: str, edit: Any, where: str
+) -> None:
+    # The tester's repro: plan, then noncurrent_version_expiration_days (or the owner tag) changed and synthesized
+    # again; the review described the new files' 30 days while the plan sets 1. Every argument counts, not only what
+    # the review reasons about.
+    plan = plan_for(shipped_stack_dir)
+    edit(plan)
+    assert stale(shipped_stack_dir, tmp_path, plan) == [refusal(tmp_path, shipped_stack_dir, where)], kind
+
+
+def block(plan: dict[str, Any], address: str) -> dict[str, Any]:
+    """The expressions of one resource of a plan's configuration."""
+    found: dict[str, Any] = next(
+        r for r in plan["configuration"]["root_module"]["resources"] if r["address"] == address
+    )["expressions"]
+    return found
 
 
 def test_plan_from_these_stack_files_matches_however_its_policies_are_written_stale_plan(
