@@ -41,14 +41,22 @@ def missing_node(environ: Mapping[str, str]) -> list[str]:
     return [f"{where}: the AWS provider bindings run in Node.js (jsii); {NODE_INSTALL}"]
 
 
-def missing_packages() -> list[str]:
-    """The pinned Python packages in this interpreter, or one message saying how to install them."""
-    absent = [name for name in PYTHON_MODULES if importlib.util.find_spec(name) is None]
+#: What the tools (``python -m cci_tools.<tool>``) import from Pipfile.lock's packages besides the synth's.
+TOOL_MODULES = (*PYTHON_MODULES, "boto3")
+
+
+def missing_packages(modules: tuple[str, ...] = PYTHON_MODULES, command: str = "synth") -> list[str]:
+    """The pinned Python packages in this interpreter, or one message saying how to install them.
+
+    ``modules`` are looked up without importing them; ``command`` is the ``pipenv run``
+    command the message says to run again after the install.
+    """
+    absent = [name for name in modules if importlib.util.find_spec(name) is None]
     if not absent:
         return []
     return [
         f"the project's Python packages are not installed for {sys.executable} "
-        f"(no module {', '.join(absent)}): run scripts/bootstrap, then pipenv run synth"
+        f"(no module {', '.join(absent)}): run scripts/bootstrap, then pipenv run {command}"
     ]
 
 

@@ -180,6 +180,17 @@ def test_refuses_synth_without_the_python_packages_in_one_line(sandbox: Sandbox,
     )
 
 
+@pytest.mark.parametrize("tool", ["audit", "adopt", "scan", "demo"])
+def test_refuses_a_tool_without_the_python_packages_in_one_line_missing_packages(sandbox: Sandbox, tool: str) -> None:
+    # The tester's repro: pipenv run audit / adopt / demo before scripts/bootstrap ended in ModuleNotFoundError.
+    result = sandbox.run([str(sandbox.bare_python), "-m", f"cci_tools.{tool}"], sandbox.path("node"))
+    assert errors_of(result) == [
+        f"{tool}: the project's Python packages are not installed for {sandbox.bare_python} (no module regress, "
+        f"jsonschema, jsii, cdktf, constructs, cdktf_cdktf_provider_aws, boto3): run scripts/bootstrap, then pipenv "
+        f"run {tool}"
+    ]
+
+
 def test_audit_needs_no_optional_tool_and_a_missing_plan_is_one_line(sandbox: Sandbox, synth_file: Path) -> None:
     stack_dir = synth_file.parent
     path = sandbox.path()  # no node, terraform, checkov or emulator
@@ -303,6 +314,15 @@ def test_refuses_to_run_in_a_virtualenv_pipenv_made_outside_the_project_stray_ve
     assert errors_of(sandbox.run([str(python), "main.py"], path, **pipenv)) == [before]
     assert errors_of(sandbox.run([str(python), "-m", "cci_tools.audit"], path, **pipenv)) == [f"audit: {before}"]
     assert not (tmp_path / "out").exists()
+    # The virtualenv pipenv really makes there is empty: every tool and the tests say the same, before any import.
+    empty = home / f"{sandbox.project.name}-Ef56Gh78"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(empty)], check=True)
+    stray = before.replace(str(venv), str(empty))
+    for tool in ("audit", "adopt", "scan", "demo"):
+        ran = sandbox.run([str(empty / "bin" / "python"), "-m", f"cci_tools.{tool}"], path, **pipenv)
+        assert errors_of(ran) == [f"{tool}: {stray}"], tool
+    tests = sandbox.run([str(empty / "bin" / "python"), "-m", "tests.test_isolation"], path, **pipenv)
+    assert errors_of(tests) == [stray]
     # Once scripts/bootstrap has made .venv, a command pipenv still runs in the other virtualenv says how to stop it.
     (sandbox.project / ".venv").mkdir()
     try:
