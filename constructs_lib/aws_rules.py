@@ -181,6 +181,10 @@ def refused_characters(text: str, pattern: str, *, offset: int = 0) -> str:
 ACCOUNT_ID_DOC = "https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html"
 ACCOUNT_ID_PATTERN = "^[0-9]{12}$"
 
+#: The characters of every region code (``eu-central-1``, ``us-gov-west-1``): only to name what a
+#: refusal refused; the list of known regions decides validity.
+REGION_CHARACTERS = "^[a-z0-9-]+$"
+
 #: Partitions: "a group of AWS Regions. Each AWS account is scoped to one partition."
 PARTITION_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"
 REGIONS_DOC = "https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html"

@@ -125,7 +125,10 @@ def parse_backend(raw: Any, source: str, known_regions: frozenset[str]) -> tuple
             )
         region = valid.get("region")
         if region is not None and region not in known_regions:
-            problems.append(f"{source}.region must be an AWS region such as 'eu-central-1', got {region!r}")
+            problems.append(
+                f"{source}.region must be an AWS region such as 'eu-central-1'"
+                f"{aws_rules.refused_characters(str(region), aws_rules.REGION_CHARACTERS)}, got {region!r}"
+            )
         key_problems = aws_rules.kms_key_arn_problems(valid["kms_key_id"]) if "kms_key_id" in valid else []
         if key_problems:
             problems.append(

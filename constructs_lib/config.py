@@ -312,7 +312,10 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         )
     region = strings.get("region", "")
     if "region" in strings and region not in KNOWN_REGIONS:
-        errors.append(f"{sources['region']} must be an AWS region such as 'eu-central-1', got {region!r}")
+        errors.append(
+            f"{sources['region']} must be an AWS region such as 'eu-central-1'"
+            f"{aws_rules.refused_characters(region, aws_rules.REGION_CHARACTERS)}, got {region!r}"
+        )
     name_prefix = strings.get("name_prefix", "")
     if "name_prefix" in strings and not aws_rules.ecma(NAME_PREFIX_CHARACTERS)(name_prefix):
         errors.append(
@@ -378,6 +381,13 @@ def _environment(context: dict[str, Any], sources: dict[str, str], project_dir: 
         errors += lambda_errors
         lambda_where = f"{sources['lambda_role_arn']} {lambda_role_arn!r}"
         lambda_valid = not lambda_errors
+    if lambda_valid and account_id and region and not _in_stack(lambda_role_arn, account_id, partition):
+        # The key policy always names it (the tenant Denies exempt the pipeline role), guarded tenants or not.
+        errors.append(
+            f"{lambda_where} is not a role of account {account_id} in partition {partition!r}: the key policy "
+            "exempts the pipeline role from its tenant Denies and lets it alone use a guarded tenant's context, "
+            f"so it must be the pipeline's role in the stack's own account: name a role of account {account_id}"
+        )
     if lambda_valid:
         pipeline = aws_rules.iam_role_identity(lambda_role_arn)
         admins_name = sources["key_admin_role_arns"].split(": ", 1)[-1]
@@ -608,9 +618,9 @@ def load_tenants(path: Path) -> tuple[Tenant, ...]:
 def check_guards(settings: Settings, tenants: Sequence[Tenant], source: str) -> None:
     """Refuse guards that cannot be honoured, before anything is built.
 
-    A guard names the pipeline's Lambda role in the key policy; that role must be in
-    the stack's own account and partition. And every guarded tenant adds to a key
-    policy that KMS caps at 32 KB.
+    A guarded id must reach the key policy as written (no cdktf number token), and every
+    guarded tenant adds to a key policy that KMS caps at 32 KB. (That the pipeline's role
+    is the stack account's own is checked with the settings: the key policy always names it.)
     """
     guarded = [t.tenant_id for t in tenants if t.kms_guard]
     if not guarded:
@@ -624,14 +634,6 @@ def check_guards(settings: Settings, tenants: Sequence[Tenant], source: str) -> 
                 f"{source}: kms_guard on {tenant_id!r} cannot be honoured: the id contains {token!r}, which cdktf "
                 "reads as one of its number tokens in the key policy; drop the guard or choose another tenant_id"
                 for tenant_id, token in tokens
-            ]
-        )
-    if not _in_stack(settings.lambda_role_arn, settings.account_id, settings.partition):
-        raise ConfigError(
-            [
-                f"{source}: kms_guard on {', '.join(repr(t) for t in guarded)} cannot be honoured: "
-                f"lambda_role_arn {settings.lambda_role_arn!r} is not a role of account {settings.account_id} "
-                f"in partition {settings.partition!r}; set lambda_role_arn in cdktf.json or drop the guard"
             ]
         )
     from constructs_lib.policies import key_policy  # policies imports this module: import here

@@ -178,8 +178,8 @@ def test_wrong_field_types_are_all_reported(tmp_path: Path) -> None:
         {"tenant_id": "initech", "tags": ["CostCenter"]},
     )
     assert rejected(run_main(tmp_path, tenants=doc)) == [
-        "tenants.json: tenants[0] ('acme'): display_name must be 1-256 characters without leading or trailing "
-        "white space, got 7",
+        "tenants.json: tenants[0] ('acme'): display_name must be 1-256 characters, with no line break and no white "
+        "space at either end, got 7",
         "tenants.json: tenants[0] ('acme'): kms_guard must be true or false, got 'yes'",
         "tenants.json: tenants[1] must be an object with tenant_id and optionally display_name, kms_guard, tags, "
         "got 'globex'",
@@ -236,8 +236,8 @@ def test_refuses_a_display_name_naming_each_edge_space_or_line_break(
 ) -> None:
     (message,) = rejected(run_main(tmp_path, tenants=tenant_doc({"tenant_id": "acme", "display_name": display_name})))
     assert message == (
-        "tenants.json: tenants[0] ('acme'): display_name must be 1-256 characters without leading or trailing white "
-        f"space, not {named}, got {display_name!r}"
+        "tenants.json: tenants[0] ('acme'): display_name must be 1-256 characters, with no line break and no white "
+        f"space at either end, not {named}, got {display_name!r}"
     )
 
 
@@ -355,6 +355,27 @@ def test_bad_environment_overrides(tmp_path: Path, env: dict[str, str], expected
     assert rejected(run_main(tmp_path, env=env)) == [expected]
 
 
+@pytest.mark.parametrize(
+    ("region", "named"),
+    [
+        ("eu-central-1\u0301", ", not U+0301 COMBINING ACUTE ACCENT at character 13"),  # the tester's repro
+        ("eu-\u200bcentral-1", ", not U+200B ZERO WIDTH SPACE at character 4"),
+        (
+            "EU-central-1",
+            ", not 'E' U+0045 LATIN CAPITAL LETTER E at character 1, 'U' U+0055 LATIN CAPITAL LETTER U at character 2",
+        ),
+        ("eu-central-3", ""),  # every character is a region's: the region is simply unknown
+    ],
+)
+def test_refuses_a_region_naming_each_character_no_region_has_invisible_characters(
+    tmp_path: Path, region: str, named: str
+) -> None:
+    project = copy_project(tmp_path, {"region": region})
+    assert rejected(run_main(tmp_path, project=project)) == [
+        f"cdktf.json: context.cci.region must be an AWS region such as 'eu-central-1'{named}, got {region!r}"
+    ]
+
+
 def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
     project = copy_project(
         tmp_path,
@@ -365,7 +386,8 @@ def test_bad_cdktf_json_context_reports_every_problem(tmp_path: Path) -> None:
         "environments, key_admin_role_arns, lambda_role_arn, name_prefix, noncurrent_version_expiration_days, owner, "
         "project, region, retired_stacks, tenants_file, version)",
         "cdktf.json: context.cci.account_id must be a non-empty string, got 591338347562",
-        "cdktf.json: context.cci.region must be an AWS region such as 'eu-central-1', got 'eu-central-1 '",
+        "cdktf.json: context.cci.region must be an AWS region such as 'eu-central-1', not U+0020 SPACE at character "
+        "13, got 'eu-central-1 '",
         "cdktf.json: context.cci.noncurrent_version_expiration_days must be a whole number of days from 1 to 3650, "
         "got '1'",
     ]
@@ -399,13 +421,15 @@ def test_refuses_an_admin_role_from_another_partition(tmp_path: Path) -> None:
 # --- guards -----------------------------------------------------------------------------
 
 
-def test_guard_with_a_lambda_role_in_another_account_cannot_be_honoured(tmp_path: Path) -> None:
+@pytest.mark.parametrize("guarded", [True, False])
+def test_refuses_a_lambda_role_in_another_account_guarded_tenants_or_not(tmp_path: Path, guarded: bool) -> None:
     project = copy_project(tmp_path, {"lambda_role_arn": "arn:aws:iam::111122223333:role/cci-lite-lambda-role"})
-    doc = tenant_doc({"tenant_id": "acme", "kms_guard": True}, {"tenant_id": "globex"})
+    doc = tenant_doc({"tenant_id": "acme", "kms_guard": guarded}, {"tenant_id": "globex"})
     assert rejected(run_main(tmp_path, project=project, tenants=doc)) == [
-        "tenants.json: kms_guard on 'acme' cannot be honoured: lambda_role_arn "
-        "'arn:aws:iam::111122223333:role/cci-lite-lambda-role' is not a role of account 591338347562 in "
-        "partition 'aws'; set lambda_role_arn in cdktf.json or drop the guard"
+        "cdktf.json: context.cci.lambda_role_arn 'arn:aws:iam::111122223333:role/cci-lite-lambda-role' is not a "
+        "role of account 591338347562 in partition 'aws': the key policy exempts the pipeline role from its tenant "
+        "Denies and lets it alone use a guarded tenant's context, so it must be the pipeline's role in the stack's "
+        "own account: name a role of account 591338347562"
     ]
 
 

@@ -123,14 +123,15 @@ def test_incomplete_or_invalid_backend_is_refused(raw: Any, expected: list[str])
             [
                 "b.hostname must be a non-empty string, got 5",
                 "b needs exactly one of workspace (a name) or workspace_tags (a list)",
-                "b.organization must be a Terraform Cloud organization name, got 'bad org!'",
+                "b.organization must be a Terraform Cloud organization name, not U+0020 SPACE at character 4, '!' "
+                "U+0021 EXCLAMATION MARK at character 8, got 'bad org!'",
             ],
         ),
         (
             {"type": "cloud", "workspace": "no spaces", "hostname": "-bad-"},
             [
                 "b.organization is missing; a cloud backend needs organization",
-                "b.workspace must be 1-90 letters, digits, '-' or '_', got 'no spaces'",
+                "b.workspace must be 1-90 letters, digits, '-' or '_', not U+0020 SPACE at character 3, got 'no spaces'",
                 "b.hostname must be a host name such as 'app.terraform.io', got '-bad-'",
             ],
         ),

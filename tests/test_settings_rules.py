@@ -306,18 +306,28 @@ def test_refuses_an_admin_role_that_is_the_pipeline_role_whatever_the_case(
     )
 
 
-def test_a_guard_refuses_a_lambda_role_from_another_partition(tmp_path: Path) -> None:
-    settings = settings_with(
-        tmp_path,
-        {"region": "cn-north-1", "lambda_role_arn": f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role"},
+@pytest.mark.parametrize(
+    ("region", "arn", "account"),
+    [
+        ("cn-north-1", f"arn:aws:iam::{ACCOUNT}:role/cci-lite-lambda-role", ACCOUNT),  # another partition
+        ("eu-central-1", "arn:aws-cn:iam::111122223333:role/other", ACCOUNT),  # the tester's repro
+        ("eu-central-1", "arn:aws:iam::111122223333:role/cci-lite-lambda-role", ACCOUNT),  # another account
+    ],
+)
+def test_refuses_a_lambda_role_outside_the_stacks_account_guarded_tenants_or_not(
+    tmp_path: Path, region: str, arn: str, account: str
+) -> None:
+    # The key policy names the pipeline role always (DenyTenantKeyManagement exempts it), not only with a guard.
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    assert problems_with(tmp_path, {"region": region, "lambda_role_arn": arn}) == (
+        f"cdktf.json: context.cci.lambda_role_arn {arn!r} is not a role of account {account} in partition "
+        f"{partition!r}: the key policy exempts the pipeline role from its tenant Denies and lets it alone use a "
+        "guarded tenant's context, so it must be the pipeline's role in the stack's own account: name a role of "
+        f"account {account}",
     )
-    with pytest.raises(ConfigError) as error:
-        check_guards(settings, [Tenant(tenant_id="acme", display_name="Acme", kms_guard=True)], "t.json")
-    assert error.value.problems == (
-        f"t.json: kms_guard on 'acme' cannot be honoured: lambda_role_arn 'arn:aws:iam::{ACCOUNT}:role/"
-        f"cci-lite-lambda-role' is not a role of account {ACCOUNT} in partition 'aws-cn'; set lambda_role_arn in "
-        "cdktf.json or drop the guard",
-    )
+
+
+def test_the_default_lambda_role_is_the_stacks_own_in_every_partition(tmp_path: Path) -> None:
     default = settings_with(tmp_path, {"region": "cn-north-1", "lambda_role_arn": None})
     assert default.lambda_role_arn == f"arn:aws-cn:iam::{ACCOUNT}:role/cci-lite-lambda-role"
     check_guards(default, [Tenant(tenant_id="acme", display_name="Acme", kms_guard=True)], "t.json")
