@@ -889,17 +889,25 @@ def _dropped_remedy(principal: str, actions: Sequence[str], settings: Settings, 
         if gained
         else ""
     )
+    # key_admin_role_arns grants a fixed set: where that is more than the principal has, IAM keeps exactly its own.
+    exact = (
+        f"; to keep exactly its live actions instead, grant them in an IAM policy of the principal ({_IAM_GRANTS}), "
+        "then accept its removal from the key policy"
+        if gained
+        else ""
+    )
     beyond = beyond_administration(actions)
     if not beyond:
         return (
-            f"to keep it as a key administrator, add it to key_admin_role_arns in cdktf.json{also}; if it needs no "
-            f"access to the key, accept its removal: {accept}"
+            f"to keep it as a key administrator, add it to key_admin_role_arns in cdktf.json{also}{exact}; if it "
+            f"needs no access to the key, accept its removal: {accept}"
         )
     wide = ", less the administrative actions" if any(_within(m, a) for a in beyond for m in KMS_ADMIN_ACTIONS) else ""
     return (
         f"to keep it as a key administrator, add it to key_admin_role_arns in cdktf.json{also}, and grant what a key "
         f"administrator does not get ({', '.join(beyond)}{wide}) in an IAM policy of the principal ({_IAM_GRANTS}), "
-        f"then accept the narrowing: {accept}; if it needs no access to the key, accept its removal the same way"
+        f"then accept the narrowing: {accept}{exact}; if it needs no access to the key, accept its removal the same "
+        "way"
     )
 
 

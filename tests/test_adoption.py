@@ -632,8 +632,10 @@ def test_refuses_a_dropped_key_administrator_naming_what_key_admin_role_arns_wou
         f'adopt: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
         'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
         "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json (the generated key policy "
-        "then also allows it kms:RotateKeyOnDemand, which the live policy does not); if it needs no access to the "
-        f"key, accept its removal: {COMMAND} --accept-principal-removal '{ADMIN}'"
+        "then also allows it kms:RotateKeyOnDemand, which the live policy does not); to keep exactly its live "
+        "actions instead, grant them in an IAM policy of the principal (the key policy's root statement lets IAM "
+        "grant use of the key), then accept its removal from the key policy; if it needs no access to the key, "
+        f"accept its removal: {COMMAND} --accept-principal-removal '{ADMIN}'"
     )
 
 
@@ -646,6 +648,23 @@ def test_refuses_a_dropped_principal_with_both_grants_with_both_remedies(found: 
         "key_admin_role_arns in cdktf.json, and grant what a key administrator does not get (kms:*, less the "
         "administrative actions) in an IAM policy of the principal (the key policy's root statement lets IAM grant "
         f"use of the key), then accept the narrowing: {COMMAND} --accept-principal-removal '{ops}'; if it needs no "
+        "access to the key, accept its removal the same way"
+    )
+
+
+def test_refuses_a_dropped_partial_administrator_offering_its_exact_actions_through_iam_escalation(
+    found: Adoption,
+) -> None:
+    # The tester's repro: a role with kms:Decrypt and one administrative action was offered key_admin_role_arns alone,
+    # which would give it every administrative action; IAM keeps exactly what it has.
+    ops = f"arn:aws:iam::{ACCOUNT}:role/ops"
+    (line,) = adopt.refusals(
+        with_grant(found, ops, ["kms:Decrypt", "kms:DisableKey"]), admin_settings(), command=COMMAND
+    )
+    assert "add it to key_admin_role_arns in cdktf.json (the generated key policy then also allows it " in line
+    assert line.endswith(
+        "; to keep exactly its live actions instead, grant them in an IAM policy of the principal (the key policy's "
+        "root statement lets IAM grant use of the key), then accept its removal from the key policy; if it needs no "
         "access to the key, accept its removal the same way"
     )
 
@@ -1037,8 +1056,10 @@ def test_synth_refuses_a_discovery_file_the_settings_no_longer_match(found: Adop
         f'error: adopt.json: aws_kms_key.master: the live key policy allows {ADMIN} (statement "Allow access for Key '
         'Administrators"), and the generated key policy would drop it, so it would lose its access to the key; to '
         "keep it as a key administrator, add it to key_admin_role_arns in cdktf.json (the generated key policy then "
-        "also allows it kms:RotateKeyOnDemand, which the live policy does not); if it needs no access to the key, "
-        f"accept its removal: pipenv run adopt --out adopt.json --accept-principal-removal '{ADMIN}'"
+        "also allows it kms:RotateKeyOnDemand, which the live policy does not); to keep exactly its live actions "
+        "instead, grant them in an IAM policy of the principal (the key policy's root statement lets IAM grant use "
+        "of the key), then accept its removal from the key policy; if it needs no access to the key, accept its "
+        f"removal: pipenv run adopt --out adopt.json --accept-principal-removal '{ADMIN}'"
     ]
     assert not (project / "cdktf.out").exists()
 
