@@ -57,7 +57,7 @@ from constructs_lib.backends import LocalBackendSettings
 from constructs_lib.config import Settings, Tenant, display_path, load_app_settings, load_tenants
 from constructs_lib.errors import ConfigError
 from constructs_lib.naming import BUCKET_ROLES, Names
-from constructs_lib.output import output_dir
+from constructs_lib.output import output_dir, replace_text
 from constructs_lib.state import stack_state_evidence, state_location
 from constructs_lib.tenant_file import ITEMS_LOCAL
 
@@ -528,9 +528,7 @@ def run_discovery(out: Path | None, accepted: Sequence[str], environ: Mapping[st
     print(f"Discovery of {settings.stack} in account {settings.account_id}, {settings.region} (read-only):")
     print(render_table(adoption, tenants, state.records))
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(adopt.render_adoption(adoption), encoding="utf-8")
-    os.replace(temporary, target)
+    replace_text(target, adopt.render_adoption(adoption))
     found = sum(1 for entry in adoption.resources.values() if entry.found)
     outside = adopt.partition_tenants(adoption, tenants).outside
     print(
@@ -672,13 +670,6 @@ def _push_state(stack_dir: Path, state: Mapping[str, Any], name: str) -> None:
         path.unlink()
 
 
-def _write_adopt_file(path: Path, text: str) -> None:
-    """Replace the discovery file in one rename, so that it is never half written."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
     """Bring the records of ``tenant_ids`` under Terraform with every field (see the module docstring).
 
@@ -787,7 +778,7 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
                 stack_dir, with_instances(state, instances, table), f"take-over.serial-{state['serial'] + 1}.tfstate"
             )
             pushed = True
-        _write_adopt_file(settings.adopt_file, adopt.render_adoption(taken))
+        replace_text(settings.adopt_file, adopt.render_adoption(taken))
         _resynth(environ)
         plan_file = stack_dir / "take-over.plan"
         targets = [f"-target={ITEM_ADDRESS.format(t)}" for t in records]
@@ -804,7 +795,7 @@ def run_take_over(tenant_ids: Sequence[str], environ: Mapping[str, str]) -> int:
             finished = " (finishing a take-over that was interrupted)" if tenant_id in finish else ""
             verdicts.append(f"{ITEM_ADDRESS.format(tenant_id)}: taken over with {len(item)} field(s){finished}; {what}")
     except BaseException:
-        _write_adopt_file(settings.adopt_file, adopt_text)
+        replace_text(settings.adopt_file, adopt_text)
         if pushed:
             current = json.loads(_terraform(["state", "pull"], stack_dir).stdout)
             _push_state(stack_dir, {**state, "serial": int(current["serial"]) + 1}, "take-over.restore.tfstate")

@@ -74,7 +74,7 @@ from cci_tools.provenance import CONTAINING, PlanFile, Provenance, current_commi
 from cci_tools.waivers import WAIVERS_FILE, Waiver, WaiverError
 from cci_tools.waivers import load as load_waivers
 from constructs_lib.adoption import MANAGED_FIELDS, policy_grants, policy_principals
-from constructs_lib.output import output_dir, read_overrides
+from constructs_lib.output import output_dir, read_overrides, replace_text
 from constructs_lib.policies import (
     ABSENT_BECAUSE,
     GUARD_IS_NOT_S3_ISOLATION,
@@ -1309,13 +1309,7 @@ def main(argv: list[str]) -> int:
     if previous == report:
         print(f"{output} is up to date: unchanged")
     else:
-        # Whole or not at all: a report cut short (Ctrl-C, a full disk) would read as a finished one.
-        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        try:
-            temporary.write_text(report, encoding="utf-8")
-            os.replace(temporary, output)
-        finally:
-            temporary.unlink(missing_ok=True)
+        replace_text(output, report)  # a report cut short (Ctrl-C, a full disk) would read as a finished one
         print(f"wrote {output}")
     failed = False
     if destroyed:

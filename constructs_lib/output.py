@@ -75,6 +75,18 @@ def read_overrides(stack_dir: Path) -> list[str]:
     return [str(n) for n in names] if isinstance(names, list) else unknown
 
 
+def replace_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all: to a temporary file beside it, then one
+    ``os.replace``, so a reader (or a run stopped by Ctrl-C or a full disk) never sees it half written.
+    The temporary file is removed if anything fails. Raises OSError."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def output_dir(environ: Mapping[str, str]) -> Path:
     """Where cdktf's App writes by default: ``CDKTF_OUTDIR``, else ``cdktf.out``."""
     return Path(environ.get("CDKTF_OUTDIR") or "cdktf.out")
