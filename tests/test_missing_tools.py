@@ -77,6 +77,22 @@ class Sandbox:
         return self.run([str(self.python), *command[1:], *args], path, **env)
 
 
+def virtualenv(directory: Path, packages: Path | str | None = None) -> Path:
+    """A virtualenv without pip in ``directory``, its python returned; with ``packages``, it also sees that
+    directory's packages through a .pth file (its bin/ still has only python)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True)
+    python = directory / "bin" / "python"
+    if packages is not None:
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        (Path(purelib) / "packages.pth").write_text(f"{packages}\n", encoding="utf-8")
+    return python
+
+
 def _system_python() -> Path:
     """The real interpreter behind ``python3`` on PATH (not a pyenv shim, not this virtualenv)."""
     shown = subprocess.run(
@@ -102,23 +118,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
             shutil.copy2(PROJECT_DIR / name, project / name)
     # A virtualenv that sees the project's packages through a .pth file; its bin/ has
     # only python, so moto_server and checkov are not beside sys.executable.
-    shadow = tmp / "shadow-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(shadow)], check=True)
-    purelib = Path(
-        subprocess.run(
-            [str(shadow / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    (purelib / "project-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    bare = tmp / "bare-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     return Sandbox(
         project=project,
-        python=shadow / "bin" / "python",
-        bare_python=bare / "bin" / "python",
+        python=virtualenv(tmp / "shadow-venv", sysconfig.get_paths()["purelib"]),
+        bare_python=virtualenv(tmp / "bare-venv"),
         system_python=_system_python(),
         tmp=tmp,
     )
@@ -265,16 +268,7 @@ def test_refuses_tests_without_the_dev_packages_in_one_line_dev_packages(
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
         if not entry.name.startswith(without):
             (packages / entry.name).symlink_to(entry)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    (Path(purelib) / "packages.pth").write_text(f"{packages}\n", encoding="utf-8")
+    python = virtualenv(tmp_path / "venv", packages)
     absent = ", ".join(m for m in ("pytest", "hypothesis", "moto") if m in without)
     expected = [
         f"error: the tests need the dev packages, which are not installed for {python} (no module {absent}): run "
@@ -296,15 +290,7 @@ def test_refuses_to_run_in_a_virtualenv_pipenv_made_outside_the_project_stray_ve
     # `pipenv run synth` before scripts/bootstrap: pipenv makes <WORKON_HOME>/<project>-<hash> and runs there.
     home = tmp_path / "virtualenvs"
     venv = home / f"{sandbox.project.name}-Ab12Cd34"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    (Path(purelib) / "project-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    python = virtualenv(venv, sysconfig.get_paths()["purelib"])
     path = sandbox.path("node")
     pipenv = {"PIPENV_ACTIVE": "1", "WORKON_HOME": str(home), "CDKTF_OUTDIR": str(tmp_path / "out")}
     before = (
@@ -316,7 +302,7 @@ def test_refuses_to_run_in_a_virtualenv_pipenv_made_outside_the_project_stray_ve
     assert not (tmp_path / "out").exists()
     # The virtualenv pipenv really makes there is empty: every tool and the tests say the same, before any import.
     empty = home / f"{sandbox.project.name}-Ef56Gh78"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(empty)], check=True)
+    virtualenv(empty)
     stray = before.replace(str(venv), str(empty))
     for tool in ("audit", "adopt", "scan", "demo"):
         ran = sandbox.run([str(empty / "bin" / "python"), "-m", f"cci_tools.{tool}"], path, **pipenv)
