@@ -238,11 +238,12 @@ def _configuration_differences(configuration: Json, stack: Json) -> list[str]:
     """Where the plan's ``configuration`` (the expressions Terraform read) differs from the stack files' arguments.
 
     Every literal argument of every resource and of the ``aws`` provider is compared, nested
-    blocks included (Terraform's JSON output format: an argument is ``{"constant_value": ...}``
-    with ``"references"``, a nested block a list of such objects); ``constant_value`` is the
-    argument's text as written, references and ``$${`` escapes included, so it is compared
-    as it is. A plan without expressions (only addresses) is compared by address alone. Returns
-    ``"<address> (<argument path>)"`` items, sorted.
+    blocks included (Terraform's JSON output format: an argument is ``{"constant_value": ...}``,
+    with ``"references"`` when it refers to other values, a nested block a list of such
+    objects); ``constant_value`` is the argument's text as written, references and ``$${``
+    escapes included, so it is compared as it is. A plan without expressions (only
+    addresses) is compared by address alone. Returns ``"<address> (<argument path>)"``
+    items, sorted.
     """
     found: list[str] = []
     resources: Json = stack.get("resource", {})
@@ -251,10 +252,7 @@ def _configuration_differences(configuration: Json, stack: Json) -> list[str]:
             continue
         configured = resources.get(str(entry.get("type")), {}).get(str(entry.get("name")))
         if isinstance(configured, dict):
-            paths = _expression_differences(configured, entry["expressions"], "")
-            found += (
-                [f"{entry['address']} ({', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''})"] if paths else []
-            )
+            found += _differs_at(entry["address"], _expression_differences(configured, entry["expressions"], ""))
     planned_providers: Json = configuration.get("provider_config") or {}
     for provider in stack.get("provider", {}).get("aws", []):
         key = "aws" + (f".{provider['alias']}" if "alias" in provider else "")
@@ -263,9 +261,15 @@ def _configuration_differences(configuration: Json, stack: Json) -> list[str]:
             found.append(f"provider {key} (in the stack files, not in the plan)")
             continue
         arguments = {k: v for k, v in provider.items() if k != "alias"}
-        paths = _expression_differences(arguments, planned.get("expressions") or {}, "")
-        found += [f"provider {key} ({', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''})"] if paths else []
+        found += _differs_at(
+            f"provider {key}", _expression_differences(arguments, planned.get("expressions") or {}, "")
+        )
     return sorted(found)
+
+
+def _differs_at(where: str, paths: list[str]) -> list[str]:
+    """``["<where> (<path>, <path>, <path>, ...)"]`` for the first three argument paths, or [] for none."""
+    return [f"{where} ({', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''})"] if paths else []
 
 
 def _expression_differences(configured: Any, expression: Any, path: str) -> list[str]:
