@@ -15,9 +15,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
-
-from constructs_lib.runtime import foreign_virtualenv
 
 
 def describe(error: BaseException) -> str:
@@ -39,10 +36,7 @@ def run(
     status 130, as a shell reports SIGINT: ``interrupted`` says truthfully what the command
     leaves behind when stopped at any point.
     """
-    stray = foreign_virtualenv(Path(__file__).resolve().parent.parent, os.environ)
-    if stray is not None:
-        print(f"error: {prog}: {stray}", file=sys.stderr)
-        return 2
+    # The virtualenv and the packages were checked before the tool's imports (cci_tools/__init__.py).
     try:
         return main(argv)
     except KeyboardInterrupt:
